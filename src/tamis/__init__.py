@@ -1,0 +1,76 @@
+"""tamis: self-hosted content safety.
+
+    >>> import tamis
+    >>> result = tamis.scan("samples/images/qr_payment.png")   # doctest: +SKIP
+    >>> result.decision.action                                   # doctest: +SKIP
+    <Action.ALLOW: 'allow'>
+
+:func:`scan` and :func:`scan_many` use a shared :class:`Engine` built from the settings
+(``TAMIS_*`` environment variables and ``$TAMIS_HOME/config.yaml``). Build your own
+:class:`Engine` for other policies or detectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tamis.config import Settings, load_settings
+from tamis.content.base import Source
+from tamis.engine import Engine
+from tamis.errors import (CorruptInputError, DecompressionBombError, EmptyInputError, InputError,
+                          ModelIntegrityError, PolicyError, ProhibitedAttributeError, TamisError,
+                          TooLargeError, UnsupportedFormatError)
+from tamis.policy import Policy, load_policy
+from tamis.results import Action, Decision, Face, Finding, ScanResult
+from tamis.taxonomy import FACE_ATTRIBUTES, LABELS
+
+__version__ = "0.1.0"
+
+_engines: dict[tuple, Engine] = {}
+
+
+def engine(**options: Any) -> Engine:
+    """A shared engine for these options (built once per process)."""
+    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, set)) else v) for k, v in options.items()))
+    if key not in _engines:
+        labels = options.pop("labels", None)
+        face_attributes = options.pop("face_attributes", None)
+        policy = options.pop("policy", None)
+        profile = options.pop("profile", None)
+        settings = load_settings(**options)
+        pol = policy if isinstance(policy, Policy) else load_policy(policy or settings.policy,
+                                                                   profile or settings.profile)
+        _engines[key] = Engine(settings, pol, labels=labels, face_attributes=face_attributes)
+    return _engines[key]
+
+
+def scan(source: Source, *, name: str | None = None, policy: Any = None, profile: str | None = None,
+         detectors: Iterable[str] | None = None, labels: Iterable[str] | None = None,
+         face_attributes: Iterable[str] | None = None) -> ScanResult:
+    """Scan one file path, bytes or binary stream and return its :class:`ScanResult`.
+
+    ``policy`` is a policy file path or a :class:`Policy`; ``profile`` one of its profiles.
+    ``labels`` restricts the findings reported; ``face_attributes`` the face attributes
+    (asking for anything that describes who a person is raises
+    :class:`ProhibitedAttributeError`). Bad input raises an :class:`InputError` subclass.
+    """
+    eng = engine(policy=policy, profile=profile,
+                 detectors=tuple(detectors) if detectors else None,
+                 labels=tuple(labels) if labels else None,
+                 face_attributes=tuple(face_attributes) if face_attributes is not None else None)
+    return eng.scan(source, name=name)
+
+
+def scan_many(sources: Iterable[Source], **options: Any) -> Iterator[ScanResult]:
+    """Scan many inputs; bad inputs give results with ``error`` set instead of raising."""
+    return engine(**options).scan_many(sources)
+
+
+__all__ = [
+    "scan", "scan_many", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
+    "ScanResult", "Finding", "Face", "Decision", "Action", "LABELS", "FACE_ATTRIBUTES",
+    "TamisError", "InputError", "CorruptInputError", "DecompressionBombError", "EmptyInputError",
+    "TooLargeError", "UnsupportedFormatError", "PolicyError", "ProhibitedAttributeError",
+    "ModelIntegrityError", "__version__",
+]

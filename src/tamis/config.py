@@ -1,0 +1,117 @@
+"""Settings: defaults, then a settings file, then ``TAMIS_*`` environment variables.
+
+Every setting is documented in docs/CONFIGURATION.md. The data folder (``TAMIS_HOME``)
+holds everything tamis stores; it defaults to the user's data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tamis.errors import ConfigError
+
+
+def _default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tamis", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and switches for scanning. Construct with :func:`load_settings`."""
+
+    home: Path = field(default_factory=_default_home)
+    #: Largest input accepted, in bytes.
+    max_bytes: int = 50 * 1024 * 1024
+    #: Largest decoded image, in pixels (width x height); larger is a decompression bomb.
+    max_pixels: int = 40_000_000
+    #: Smallest image side accepted, in pixels.
+    min_side: int = 8
+    #: Frames sampled from an animated GIF/WebP.
+    max_frames: int = 8
+    #: Names of detectors to run; empty means all default detectors.
+    detectors: tuple[str, ...] = ()
+    #: Run OCR on every image instead of only where the text gate sees text.
+    ocr_always: bool = False
+    #: Threads each ONNX Runtime session may use (0 = runtime default).
+    threads: int = 0
+    #: Policy file to use instead of the built-in default.
+    policy: Path | None = None
+    #: Policy profile to use (a name from the policy file's ``profiles``).
+    profile: str | None = None
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "config.yaml"
+
+
+_ENV_PREFIX = "TAMIS_"
+
+
+def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
+    typ = type(current) if current is not None else str
+    try:
+        if name in ("home", "policy"):
+            return Path(os.path.expanduser(str(raw))) if raw not in (None, "") else None
+        if name == "detectors":
+            if isinstance(raw, str):
+                return tuple(d.strip() for d in raw.split(",") if d.strip())
+            return tuple(str(d) for d in raw)
+        if typ is bool:
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in ("1", "true", "yes", "on")
+        if typ is int:
+            value = int(raw)
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+        return str(raw) if raw is not None else None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: setting '{name}' = {raw!r} is invalid: {exc}") from None
+
+
+def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Build settings from defaults, the settings file, the environment and ``overrides``."""
+    env = dict(os.environ if env is None else env)
+    base = Settings()
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    if env.get("TAMIS_HOME"):
+        values["home"] = Path(os.path.expanduser(env["TAMIS_HOME"]))
+    home = values.get("home", base.home)
+
+    path = config_file or (Path(env["TAMIS_CONFIG"]) if env.get("TAMIS_CONFIG") else home / "config.yaml")
+    if path.is_file():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings")
+        for key, raw in data.items():
+            if key not in names:
+                raise ConfigError(f"{path}: unknown setting '{key}' (known: {', '.join(sorted(names))})")
+            values[key] = _coerce(key, raw, getattr(base, key), str(path))
+    elif config_file is not None:
+        raise ConfigError(f"{config_file}: settings file not found")
+
+    for name in names - {"home"}:
+        key = _ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = _coerce(name, env[key], getattr(base, name), key)
+
+    for name, raw in overrides.items():
+        if name not in names:
+            raise ConfigError(f"unknown setting '{name}'")
+        if raw is not None:
+            values[name] = raw
+    return replace(base, **values)

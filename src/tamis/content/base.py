@@ -1,0 +1,69 @@
+"""Reading inputs (paths, bytes, file objects) within the configured limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Union
+
+from tamis.errors import EmptyInputError, InputError, InputNotFoundError, TooLargeError
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
+
+
+@dataclass
+class Content:
+    """Typed content with a cache for work that several detectors share."""
+
+    kind: str
+    name: str
+    media_type: str
+    data: bytes
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: str, compute):
+        """Compute ``key`` once per content; later callers get the same object."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+
+def read_source(source: Source, max_bytes: int, name: str | None = None) -> tuple[str, bytes]:
+    """Return (name, bytes) of ``source``, refusing empty and over-large inputs."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = name or "<bytes>"
+        if len(data) > max_bytes:
+            raise TooLargeError(f"{name}: {len(data):,} bytes is over the limit of {max_bytes:,} bytes")
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = name or str(path)
+        try:
+            size = path.stat().st_size
+            if path.is_dir():
+                raise InputError(f"{name}: is a folder, not a file")
+            if size > max_bytes:
+                raise TooLargeError(f"{name}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
+            with path.open("rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise InputNotFoundError(f"{name}: no such file") from None
+        except PermissionError:
+            raise InputError(f"{name}: permission denied") from None
+        except IsADirectoryError:
+            raise InputError(f"{name}: is a folder, not a file") from None
+        if len(data) > max_bytes:  # the file grew, or is a pipe
+            raise TooLargeError(f"{name}: over the limit of {max_bytes:,} bytes")
+    elif hasattr(source, "read"):
+        name = name or getattr(source, "name", None) or "<stream>"
+        data = source.read(max_bytes + 1)
+        if not isinstance(data, bytes):
+            raise InputError(f"{name}: stream must be opened in binary mode")
+        if len(data) > max_bytes:
+            raise TooLargeError(f"{name}: over the limit of {max_bytes:,} bytes")
+    else:
+        raise InputError(f"cannot scan an object of type {type(source).__name__}")
+    if not data:
+        raise EmptyInputError(f"{name}: empty input (0 bytes)")
+    return str(name), data

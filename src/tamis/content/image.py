@@ -1,0 +1,157 @@
+"""Images: decoded once, EXIF orientation applied, animated images sampled into frames."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from tamis.content.base import Content
+from tamis.errors import CorruptInputError, DecompressionBombError, TooSmallError, UnsupportedFormatError
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+try:  # HEIC/HEIF through the pillow-heif wheel, where it is installed
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - optional
+    HEIF_SUPPORTED = False
+
+#: PIL format names tamis decodes, by the media type that sniffing found.
+PIL_FORMATS = {
+    "image/jpeg": {"JPEG", "MPO"},
+    "image/png": {"PNG"},
+    "image/gif": {"GIF"},
+    "image/webp": {"WEBP"},
+    "image/bmp": {"BMP", "DIB"},
+    "image/tiff": {"TIFF"},
+    "image/heic": {"HEIF"},
+    "image/heif": {"HEIF"},
+    "image/avif": {"AVIF", "HEIF"},
+}
+
+
+@dataclass
+class Frame:
+    """One decoded picture (a still image has one; an animation several)."""
+
+    index: int
+    rgb: np.ndarray  # H x W x 3, uint8
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    def shared(self, key: str, compute):
+        """Work several detectors need (a resized copy, grey levels, OCR) computed once."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+    def pil(self) -> Image.Image:
+        return self.shared("pil", lambda: Image.fromarray(self.rgb))
+
+    def gray(self) -> np.ndarray:
+        import cv2
+
+        return self.shared("gray", lambda: cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY))
+
+    def bgr(self) -> np.ndarray:
+        return self.shared("bgr", lambda: np.ascontiguousarray(self.rgb[:, :, ::-1]))
+
+
+@dataclass
+class ImageContent(Content):
+    width: int = 0
+    height: int = 0
+    frame_count: int = 1
+    frames: list[Frame] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = arr.max() or 1.0
+        img = Image.fromarray((arr * (255.0 / peak)).astype(np.uint8))
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
+def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_side: int,
+               max_frames: int) -> ImageContent:
+    """Decode ``data`` into an :class:`ImageContent`, with limits checked before decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            allowed = PIL_FORMATS.get(media_type, set())
+            if img.format not in allowed:
+                raise UnsupportedFormatError(
+                    f"{name}: content looks like {media_type} but decodes as {img.format}")
+            width, height = img.size
+            if width * height > max_pixels:
+                raise DecompressionBombError(
+                    f"{name}: {width}x{height} = {width * height:,} pixels is over the limit of "
+                    f"{max_pixels:,} (possible decompression bomb)")
+            if min(width, height) < min_side:
+                raise TooSmallError(f"{name}: {width}x{height} is under the minimum side of {min_side} px")
+            n_frames = int(getattr(img, "n_frames", 1) or 1)
+            content = ImageContent(kind="image", name=name, media_type=media_type, data=data,
+                                   width=width, height=height, frame_count=n_frames)
+            if n_frames <= 1:
+                oriented = ImageOps.exif_transpose(img)
+                rgb = _to_rgb(oriented)
+                content.height, content.width = int(rgb.shape[0]), int(rgb.shape[1])
+                content.frames = [Frame(0, rgb)]
+                return content
+            content.frames = _sample_frames(img, n_frames, max_frames, max_pixels, content)
+            return content
+    except (UnsupportedFormatError, DecompressionBombError, TooSmallError):
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DecompressionBombError(f"{name}: {exc}") from None
+    except UnidentifiedImageError:
+        raise CorruptInputError(f"{name}: not a decodable {media_type} image") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as exc:
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg:
+            raise CorruptInputError(f"{name}: truncated {media_type} ({msg})") from None
+        raise CorruptInputError(f"{name}: corrupt {media_type} ({msg})") from None
+
+
+def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels: int,
+                   content: ImageContent) -> list[Frame]:
+    # Seeking an animation decodes every frame before the target, so bound the frames
+    # considered by a pixel budget as well as by count.
+    per_frame = max(1, content.width * content.height)
+    budget = max(1, (4 * max_pixels) // per_frame)
+    considered = min(n_frames, budget)
+    if considered < n_frames:
+        content.notes.append(f"only the first {considered} of {n_frames} frames were considered "
+                             "(decoding budget)")
+    count = max(1, min(max_frames, considered))
+    if count == 1:
+        wanted = [0]
+    else:
+        wanted = sorted({round(i * (considered - 1) / (count - 1)) for i in range(count)})
+    frames = []
+    for index in wanted:
+        img.seek(index)
+        frames.append(Frame(index, _to_rgb(img)))
+    return frames

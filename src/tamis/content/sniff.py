@@ -1,0 +1,69 @@
+"""File type from content (magic bytes), never from the name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # image, video, document, archive, text, unknown
+    media_type: str
+
+
+_ISO_IMAGE_BRANDS = {
+    b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
+    b"hevc": "image/heic", b"hevx": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif",
+    b"avif": "image/avif", b"avis": "image/avif",
+}
+
+
+def sniff(data: bytes) -> Sniffed:
+    """Tell what ``data`` is from its first bytes."""
+    head = data[:64]
+    if head.startswith(b"\xff\xd8\xff"):
+        return Sniffed("image", "image/jpeg")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Sniffed("image", "image/png")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return Sniffed("image", "image/gif")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return Sniffed("image", "image/webp")
+    if head[:2] == b"BM" and len(head) >= 14:
+        return Sniffed("image", "image/bmp")
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return Sniffed("image", "image/tiff")
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _ISO_IMAGE_BRANDS:
+            return Sniffed("image", _ISO_IMAGE_BRANDS[brand])
+        if brand == b"qt  ":
+            return Sniffed("video", "video/quicktime")
+        return Sniffed("video", "video/mp4")
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return Sniffed("video", "video/x-msvideo")
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return Sniffed("video", "video/webm")
+    if head[:5] == b"%PDF-":
+        return Sniffed("document", "application/pdf")
+    if head[:4] == b"PK\x03\x04":
+        return Sniffed("archive", "application/zip")
+    if head[:2] == b"\x1f\x8b":
+        return Sniffed("archive", "application/gzip")
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return Sniffed("archive", "application/x-tar")
+    if _looks_like_text(data):
+        return Sniffed("text", "text/plain")
+    return Sniffed("unknown", "application/octet-stream")
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:4096]
+    if not sample or b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sample's end is still text.
+        return exc.start >= len(sample) - 3
+    return True

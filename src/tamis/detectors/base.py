@@ -1,0 +1,98 @@
+"""The one detector protocol every detector follows.
+
+A detector is cheap to construct; :meth:`Detector.load` does the heavy work (reading
+and checking model files) once per process; :meth:`Detector.analyze` takes a batch of
+contents and returns one :class:`Output` per content. Detectors report findings and
+descriptions, never decisions: the policy decides.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tamis.content.base import Content
+from tamis.detectors.models import ModelFile
+from tamis.results import ExtractedText, Face, Finding, Hashes
+
+
+@dataclass
+class Output:
+    """What one detector says about one content."""
+
+    findings: list[Finding] = field(default_factory=list)
+    faces: list[Face] = field(default_factory=list)
+    text: ExtractedText | None = None
+    hashes: Hashes | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Detector(abc.ABC):
+    #: Unique short name, used in results, settings and the CLI.
+    name: ClassVar[str]
+    #: Version of the detector logic and its model(s).
+    version: ClassVar[str]
+    #: Taxonomy labels this detector may emit (the engine enforces it).
+    labels: ClassVar[frozenset[str]] = frozenset()
+    #: Content kinds it accepts.
+    kinds: ClassVar[frozenset[str]] = frozenset({"image"})
+    #: Model files it loads, each checked against its recorded SHA-256.
+    models: ClassVar[tuple[ModelFile, ...]] = ()
+    #: Run by default (an optional extra is not).
+    default: ClassVar[bool] = True
+    #: One line for `tamis models` and the docs.
+    description: ClassVar[str] = ""
+
+    def __init__(self, threads: int = 0) -> None:
+        self.threads = threads
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> None:
+        """Verify and load model files. Idempotent."""
+        if self._loaded:
+            return
+        for model in self.models:
+            model.verify()
+        self._load()
+        self._loaded = True
+
+    def _load(self) -> None:  # noqa: B027 - optional hook
+        """Load models (after their files were verified)."""
+
+    def available(self) -> tuple[bool, str]:
+        """Whether the packages this detector needs are installed (without loading them)."""
+        for model in self.models:
+            ok, why = model.available()
+            if not ok:
+                return False, why
+        return True, "ok"
+
+    def analyze(self, contents: Sequence[Content]) -> list[Output]:
+        """Analyze a batch; the default calls :meth:`analyze_one` for each content."""
+        self.load()
+        return [self.analyze_one(content) for content in contents]
+
+    def analyze_one(self, content: Content) -> Output:
+        raise NotImplementedError
+
+    def session_options(self):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if self.threads:
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        return opts
+
+    def onnx_session(self, model: ModelFile):
+        import onnxruntime as ort
+
+        return ort.InferenceSession(str(model.path()), sess_options=self.session_options(),
+                                    providers=["CPUExecutionProvider"])

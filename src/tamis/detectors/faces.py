@@ -1,0 +1,217 @@
+"""Faces: detection with landmarks (MediaPipe), and only the attributes tamis allows.
+
+Detection uses MediaPipe's full-range BlazeFace model; each face is then meshed
+(478 points with irises) on its own crop, and the attributes ``eyes_open``,
+``smiling`` and ``glasses`` come from geometric and image features of that mesh,
+mapped to probabilities by small logistic models calibrated on a labelled face set
+(see eval/faces and docs/MODELS.md). An attribute whose calibration did not reach
+the accuracy floor is reported as unknown, and so is one whose probability is too
+close to 0.5 to call. Nothing else is computed about a face.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from tamis.content.base import Content
+from tamis.detectors.base import Detector, Output
+from tamis.detectors.models import ModelFile
+from tamis.results import Box, Face, FaceAttribute
+
+_MP = dict(distribution="mediapipe", module="mediapipe", licence_code="Apache-2.0",
+           licence_weights="Apache-2.0")
+FACE_DETECTION_FULL = ModelFile(
+    name="blazeface_full_range", relpath="modules/face_detection/face_detection_full_range_sparse.tflite",
+    sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    detects="face boxes and 6 keypoints", **_MP)
+FACE_DETECTION_SHORT = ModelFile(
+    name="blazeface_short_range", relpath="modules/face_detection/face_detection_short_range.tflite",
+    sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    detects="face box on a face crop (inside the mesh graph)", **_MP)
+FACE_MESH = ModelFile(
+    name="face_mesh_attention", relpath="modules/face_landmark/face_landmark_with_attention.tflite",
+    sha256="e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+    detects="478 face-mesh points with irises (for eyes_open, smiling, glasses)", **_MP)
+
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
+
+# Face-mesh indices (MediaPipe canonical face model).
+_EYE_R = (33, 133, ((160, 144), (159, 145), (158, 153)))
+_EYE_L = (362, 263, ((385, 380), (386, 374), (387, 373)))
+_MOUTH_CORNERS = (61, 291)
+_LIP_MID = (13, 14)
+_FACE_SIDES = (234, 454)
+_NOSE_BRIDGE = 168
+_IRISES = (468, 473)
+_CHEEKS = (205, 425)
+
+
+@dataclass(frozen=True)
+class AttributeModel:
+    """A logistic model over named features, with its measured accuracy."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    reliable: bool
+    abstain: float  # |p - 0.5| below this is reported as unknown
+
+    def probability(self, feats: dict[str, float]) -> float:
+        z = self.bias + sum(w * feats[f] for f, w in zip(self.features, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def load_attribute_models() -> dict[str, AttributeModel]:
+    raw = json.loads(resources.files("tamis.detectors").joinpath("face_attributes.json").read_text())
+    return {name: AttributeModel(tuple(m["features"]), tuple(m["weights"]), float(m["bias"]),
+                                 bool(m["reliable"]), float(m.get("abstain", 0.1)))
+            for name, m in raw["attributes"].items()}
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b))
+
+
+def _ear(p: np.ndarray, eye) -> float:
+    outer, inner, pairs = eye
+    width = _dist(p[outer], p[inner]) or 1e-6
+    return sum(_dist(p[a], p[b]) for a, b in pairs) / (len(pairs) * width)
+
+
+def _patch(gray: np.ndarray, cx: float, cy: float, half_w: float, half_h: float) -> np.ndarray:
+    h, w = gray.shape
+    x0, x1 = int(max(cx - half_w, 0)), int(min(cx + half_w, w))
+    y0, y1 = int(max(cy - half_h, 0)), int(min(cy + half_h, h))
+    return gray[y0:y1, x0:x1]
+
+
+def mesh_features(points: np.ndarray, gray: np.ndarray) -> dict[str, float]:
+    """Features of one face from its mesh (pixel coordinates in ``gray``)."""
+    import cv2
+
+    p = points[:, :2]
+    iod = _dist(p[_EYE_R[0]], p[_EYE_L[1]]) or 1e-6  # outer eye corners
+    # Roll-normalised coordinates: rotate so the eyes are level.
+    dx, dy = p[_EYE_L[1]] - p[_EYE_R[0]]
+    angle = math.atan2(dy, dx)
+    rot = np.array([[math.cos(-angle), -math.sin(-angle)], [math.sin(-angle), math.cos(-angle)]])
+    q = (p - p[_NOSE_BRIDGE]) @ rot.T / iod
+
+    ear_r, ear_l = _ear(p, _EYE_R), _ear(p, _EYE_L)
+    mouth_w = _dist(p[_MOUTH_CORNERS[0]], p[_MOUTH_CORNERS[1]]) / iod
+    lip_mid_y = (q[_LIP_MID[0], 1] + q[_LIP_MID[1], 1]) / 2
+    corner_y = (q[_MOUTH_CORNERS[0], 1] + q[_MOUTH_CORNERS[1], 1]) / 2
+    mouth_open = _dist(p[_LIP_MID[0]], p[_LIP_MID[1]]) / iod
+
+    # Glasses: frame edges across the nose bridge and darkness of the eye region.
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    bx, by = p[_NOSE_BRIDGE]
+    bridge = np.abs(_patch(gy, bx, by, 0.08 * iod, 0.12 * iod))
+    face = _patch(gray, *((p[_FACE_SIDES[0]] + p[_FACE_SIDES[1]]) / 2), 0.5 * iod, 0.6 * iod)
+    contrast = float(face.std()) + 8.0 if face.size else 8.0
+    eyes = [_patch(gray, *p[i], 0.12 * iod, 0.08 * iod) for i in _IRISES]
+    cheeks = [_patch(gray, *p[i], 0.12 * iod, 0.08 * iod) for i in _CHEEKS]
+    eye_lum = float(np.mean([e.mean() for e in eyes if e.size])) if any(e.size for e in eyes) else 0.0
+    cheek_lum = float(np.mean([c.mean() for c in cheeks if c.size])) if any(c.size for c in cheeks) else 1.0
+    return {
+        "ear_min": min(ear_r, ear_l),
+        "ear_mean": (ear_r + ear_l) / 2,
+        "mouth_width": mouth_w,
+        "corner_lift": float(lip_mid_y - corner_y),
+        "mouth_open": mouth_open,
+        "bridge_edges": float(bridge.mean()) / contrast if bridge.size else 0.0,
+        "eye_darkness": (cheek_lum - eye_lum) / contrast,
+    }
+
+
+class FaceDetector(Detector):
+    name = "faces"
+    version = "mediapipe-0.10.21-blazeface-full+mesh"
+    labels = frozenset()
+    models = (FACE_DETECTION_FULL, FACE_DETECTION_SHORT, FACE_MESH)
+    description = "face boxes, keypoints and eyes_open / smiling / glasses"
+    min_confidence = 0.5
+    max_faces = 32
+
+    def _load(self) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        from mediapipe.python.solutions import face_detection, face_mesh
+
+        self._detector = face_detection.FaceDetection(model_selection=1,
+                                                      min_detection_confidence=self.min_confidence)
+        self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                        refine_landmarks=True, min_detection_confidence=0.3)
+        self.attribute_models = load_attribute_models()
+
+    def analyze_one(self, content: Content) -> Output:
+        out = Output()
+        multi = getattr(content, "frame_count", 1) > 1
+        for frame in content.frames:
+            for face in self.detect(frame.rgb):
+                if multi:
+                    face = Face(face.box, face.score, face.landmarks, face.attributes, frame=frame.index)
+                out.faces.append(face)
+        return out
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        h, w = rgb.shape[:2]
+        result = self._detector.process(rgb)
+        faces = []
+        for det in (result.detections or [])[: self.max_faces]:
+            rel = det.location_data.relative_bounding_box
+            box = Box(rel.xmin * w, rel.ymin * h, rel.width * w, rel.height * h).clip(w, h)
+            if box.w < 2 or box.h < 2:
+                continue
+            marks = {name: (kp.x * w, kp.y * h)
+                     for name, kp in zip(KEYPOINTS, det.location_data.relative_keypoints)}
+            attrs = self.attributes(rgb, box)
+            faces.append(Face(box=box, score=float(min(max(det.score[0], 0.0), 1.0)),
+                              landmarks=marks, attributes=attrs))
+        return faces
+
+    def mesh(self, rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray] | None:
+        """Mesh points (pixel coordinates of the returned grey crop) for the face in ``box``."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        side = max(box.w, box.h) * 1.6
+        cx, cy = box.x + box.w / 2, box.y + box.h / 2
+        x0, y0 = int(max(cx - side / 2, 0)), int(max(cy - side / 2, 0))
+        x1, y1 = int(min(cx + side / 2, w)), int(min(cy + side / 2, h))
+        crop = rgb[y0:y1, x0:x1]
+        if crop.shape[0] < 16 or crop.shape[1] < 16:
+            return None
+        scale = 256.0 / max(crop.shape[:2])
+        crop = cv2.resize(crop, None, fx=scale, fy=scale,
+                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        res = self._mesh.process(np.ascontiguousarray(crop))
+        if not res.multi_face_landmarks:
+            return None
+        ch, cw = crop.shape[:2]
+        pts = np.array([(lm.x * cw, lm.y * ch, lm.z * cw) for lm in res.multi_face_landmarks[0].landmark])
+        return pts, cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+
+    def features(self, rgb: np.ndarray, box: Box) -> dict[str, float] | None:
+        meshed = self.mesh(rgb, box)
+        if meshed is None:
+            return None
+        return mesh_features(*meshed)
+
+    def attributes(self, rgb: np.ndarray, box: Box) -> dict[str, FaceAttribute]:
+        feats = self.features(rgb, box)
+        out = {}
+        for name, model in self.attribute_models.items():
+            if feats is None or not model.reliable:
+                out[name] = FaceAttribute(None, 0.0)
+                continue
+            p = model.probability(feats)
+            confidence = abs(p - 0.5) * 2
+            value = None if abs(p - 0.5) < model.abstain else p >= 0.5
+            out[name] = FaceAttribute(value, confidence)
+        return out

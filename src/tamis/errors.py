@@ -1,0 +1,113 @@
+"""Errors that users can act on. Each has a stable machine-readable ``code``."""
+
+from __future__ import annotations
+
+
+class TamisError(Exception):
+    """Base of every error tamis raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+class ProhibitedAttributeError(TamisError):
+    """A request asked tamis to infer a personal characteristic (the red line)."""
+
+    code = "prohibited_attribute"
+
+    def __init__(self, requested: str, group: str) -> None:
+        self.requested = requested
+        self.group = group
+        super().__init__(
+            f"'{requested}' asks for {group.replace('_', ' ')}, a personal characteristic. "
+            "tamis never infers race, ethnicity, nationality, religion, gender, age, "
+            "orientation, health, political opinion or identity of a person: such "
+            "inference is used to single out people, not to find risky content."
+        )
+
+
+class UnknownLabelError(TamisError):
+    code = "unknown_label"
+
+    def __init__(self, label: str, kind: str = "label", known: list[str] | None = None) -> None:
+        self.label = label
+        hint = f" Known: {', '.join(known)}." if known else " See `tamis labels`."
+        super().__init__(f"unknown {kind} '{label}'.{hint}")
+
+
+class InputError(TamisError):
+    """Base for problems with one input; in a batch, the other inputs go on."""
+
+    code = "bad_input"
+
+
+class EmptyInputError(InputError):
+    code = "empty_input"
+
+
+class UnsupportedFormatError(InputError):
+    code = "unsupported_format"
+
+
+class CorruptInputError(InputError):
+    code = "corrupt_input"
+
+
+class TooLargeError(InputError):
+    code = "too_large"
+
+
+class DecompressionBombError(TooLargeError):
+    code = "decompression_bomb"
+
+
+class TooSmallError(InputError):
+    code = "too_small"
+
+
+class InputNotFoundError(InputError):
+    code = "not_found"
+
+
+class PolicyError(TamisError):
+    """A policy file is wrong; the message names the file and line."""
+
+    code = "policy_error"
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        where = ""
+        if source:
+            where = f"{source}:{line}: " if line else f"{source}: "
+        super().__init__(where + message)
+
+
+class ConfigError(TamisError):
+    code = "config_error"
+
+
+class ModelError(TamisError):
+    code = "model_error"
+
+
+class ModelIntegrityError(ModelError):
+    """A model file's SHA-256 differs from the one recorded: it was changed or replaced."""
+
+    code = "model_integrity"
+
+
+class ModelUnavailableError(ModelError):
+    code = "model_unavailable"
+
+
+class DetectorContractError(TamisError):
+    """A detector broke the detector contract (label outside its list, score out of range...)."""
+
+    code = "detector_contract"

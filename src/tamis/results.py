@@ -1,0 +1,289 @@
+"""The shapes tamis reports: findings, faces, hashes, extracted text, decisions, results."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from tamis.errors import DetectorContractError
+from tamis.taxonomy import FACE_ATTRIBUTES, LABELS, refuse_if_prohibited
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None and v != {} and v != []}
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in pixels of the (EXIF-oriented) image: left, top, width, height."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def clip(self, width: int, height: int) -> Box:
+        x0 = min(max(self.x, 0.0), width)
+        y0 = min(max(self.y, 0.0), height)
+        x1 = min(max(self.x + self.w, 0.0), width)
+        y1 = min(max(self.y + self.h, 0.0), height)
+        return Box(x0, y0, x1 - x0, y1 - y0)
+
+    def inside(self, width: int, height: int, slack: float = 0.5) -> bool:
+        return (self.x >= -slack and self.y >= -slack and self.w >= 0 and self.h >= 0
+                and self.x + self.w <= width + slack and self.y + self.h <= height + slack)
+
+    def to_list(self) -> list[float]:
+        return [round(self.x, 1), round(self.y, 1), round(self.w, 1), round(self.h, 1)]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A character span [start, end) in a text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is: any combination of box, text span, time, page and frame."""
+
+    box: Box | None = None
+    polygon: tuple[tuple[float, float], ...] | None = None
+    span: Span | None = None
+    timestamp: float | None = None
+    page: int | None = None
+    frame: int | None = None
+    part: str | None = None
+
+    def to_dict(self) -> dict:
+        return _drop_none({
+            "box": self.box.to_list() if self.box else None,
+            "polygon": [[round(x, 1), round(y, 1)] for x, y in self.polygon] if self.polygon else None,
+            "span": [self.span.start, self.span.end] if self.span else None,
+            "timestamp": self.timestamp,
+            "page": self.page,
+            "frame": self.frame,
+            "part": self.part,
+        })
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One labelled observation with a score in [0, 1]."""
+
+    label: str
+    score: float
+    detector: str
+    model_version: str
+    location: Location = field(default_factory=Location)
+    explanation: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.label not in LABELS:
+            refuse_if_prohibited(self.label)
+            raise DetectorContractError(
+                f"detector {self.detector!r} emitted label {self.label!r}, outside the taxonomy")
+        if not (isinstance(self.score, (int, float)) and math.isfinite(self.score)
+                and 0.0 <= self.score <= 1.0):
+            raise DetectorContractError(
+                f"detector {self.detector!r} emitted score {self.score!r} for {self.label!r}, "
+                "outside [0, 1]")
+
+    def to_dict(self) -> dict:
+        return _drop_none({
+            "label": self.label,
+            "score": round(float(self.score), 4),
+            "detector": self.detector,
+            "model_version": self.model_version,
+            "location": self.location.to_dict(),
+            "explanation": self.explanation,
+            "data": self.data,
+        })
+
+
+@dataclass(frozen=True)
+class FaceAttribute:
+    """``value`` is None when the attribute could not be told reliably (reported as unknown)."""
+
+    value: bool | None
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "confidence": round(float(self.confidence), 3)}
+
+
+@dataclass(frozen=True)
+class Face:
+    """A detected face: where it is and only the non-identifying attributes tamis allows."""
+
+    box: Box
+    score: float
+    landmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    attributes: dict[str, FaceAttribute] = field(default_factory=dict)
+    frame: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in self.attributes:
+            if name not in FACE_ATTRIBUTES:
+                refuse_if_prohibited(name)
+                raise DetectorContractError(f"face attribute {name!r} is not allowed")
+        if not 0.0 <= self.score <= 1.0:
+            raise DetectorContractError(f"face score {self.score!r} outside [0, 1]")
+
+    def to_dict(self) -> dict:
+        return _drop_none({
+            "box": self.box.to_list(),
+            "score": round(float(self.score), 4),
+            "landmarks": {k: [round(x, 1), round(y, 1)] for k, (x, y) in self.landmarks.items()},
+            "attributes": {k: a.to_dict() for k, a in self.attributes.items()},
+            "frame": self.frame,
+        })
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    score: float
+    polygon: tuple[tuple[float, float], ...]
+    frame: int | None = None
+
+    @property
+    def box(self) -> Box:
+        xs = [p[0] for p in self.polygon]
+        ys = [p[1] for p in self.polygon]
+        return Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+    def to_dict(self) -> dict:
+        return _drop_none({"text": self.text, "score": round(float(self.score), 4),
+                           "box": self.box.to_list(), "frame": self.frame})
+
+
+@dataclass
+class ExtractedText:
+    """Text read from the content (OCR lines), with where each line is."""
+
+    source: str
+    lines: list[TextLine] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "text": self.text,
+                "lines": [line.to_dict() for line in self.lines]}
+
+
+@dataclass(frozen=True)
+class Hashes:
+    md5: str
+    sha256: str
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    frame_pdq: tuple[tuple[int, str, int], ...] = ()
+
+    def to_dict(self) -> dict:
+        return _drop_none({
+            "md5": self.md5, "sha256": self.sha256, "pdq": self.pdq,
+            "pdq_quality": self.pdq_quality,
+            "frames": [{"frame": i, "pdq": h, "quality": q} for i, h, q in self.frame_pdq] or None,
+        })
+
+
+class Action(str, Enum):
+    ALLOW = "allow"
+    REVIEW = "review"
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        return {"allow": 0, "review": 1, "block": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Reason:
+    label: str
+    score: float
+    action: Action
+    threshold: float
+    rule: str
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "score": round(self.score, 4), "action": self.action.value,
+                "threshold": self.threshold, "rule": self.rule}
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reasons: tuple[Reason, ...] = ()
+    policy: str = "default"
+
+    def to_dict(self) -> dict:
+        return {"action": self.action.value, "policy": self.policy,
+                "reasons": [r.to_dict() for r in self.reasons]}
+
+
+@dataclass
+class ScanResult:
+    """Everything tamis found in one input."""
+
+    source: str
+    kind: str | None = None
+    media_type: str | None = None
+    size_bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    frames_analyzed: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+    faces: list[Face] = field(default_factory=list)
+    hashes: Hashes | None = None
+    text: ExtractedText | None = None
+    decision: Decision | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def action(self) -> str:
+        if self.error is not None:
+            return "error"
+        return self.decision.action.value if self.decision else "allow"
+
+    def scores(self) -> dict[str, float]:
+        """Highest score per label (sub-labels also count for their parent)."""
+        out: dict[str, float] = {}
+        for f in self.findings:
+            out[f.label] = max(out.get(f.label, 0.0), f.score)
+        return out
+
+    def to_dict(self) -> dict:
+        return _drop_none({
+            "source": self.source,
+            "kind": self.kind,
+            "media_type": self.media_type,
+            "size_bytes": self.size_bytes,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "frames_analyzed": self.frames_analyzed,
+            "decision": self.decision.to_dict() if self.decision else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "faces": [f.to_dict() for f in self.faces],
+            "face_count": len(self.faces) if self.error is None and self.kind == "image" else None,
+            "hashes": self.hashes.to_dict() if self.hashes else None,
+            "text": self.text.to_dict() if self.text and self.text.lines else None,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "error": self.error,
+            "notes": self.notes,
+        })
