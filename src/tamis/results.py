@@ -249,6 +249,8 @@ class ScanResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: The decoded content, kept only when asked for (to draw on it); never serialised.
+    content: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

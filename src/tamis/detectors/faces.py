@@ -11,9 +11,11 @@ close to 0.5 to call. Nothing else is computed about a face.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass
 from importlib import resources
 
@@ -130,6 +132,26 @@ def mesh_features(points: np.ndarray, gray: np.ndarray) -> dict[str, float]:
     }
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (where native libraries log) for the duration."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 class FaceDetector(Detector):
     name = "faces"
     version = "mediapipe-0.10.21-blazeface-full+mesh"
@@ -141,12 +163,16 @@ class FaceDetector(Detector):
 
     def _load(self) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")
-        from mediapipe.python.solutions import face_detection, face_mesh
+        with _quiet_stderr():  # MediaPipe's C++ start-up chatter is not for our users
+            from mediapipe.python.solutions import face_detection, face_mesh
 
-        self._detector = face_detection.FaceDetection(model_selection=1,
-                                                      min_detection_confidence=self.min_confidence)
-        self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                        refine_landmarks=True, min_detection_confidence=0.3)
+            self._detector = face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=self.min_confidence)
+            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                            refine_landmarks=True, min_detection_confidence=0.3)
+            blank = np.zeros((192, 192, 3), np.uint8)  # the graphs start on first use
+            self._detector.process(blank)
+            self._mesh.process(blank)
         self.attribute_models = load_attribute_models()
 
     def analyze_one(self, content: Content) -> Output:

@@ -76,8 +76,10 @@ class Engine:
             raise TamisError(result.error["message"])
         return result
 
-    def scan_many(self, sources: Iterable[Source], batch_size: int = 8) -> Iterator[ScanResult]:
-        """Scan many inputs; a bad one yields a result with ``error`` set and the rest go on."""
+    def scan_many(self, sources: Iterable[Source], batch_size: int = 8,
+                  keep_content: bool = False) -> Iterator[ScanResult]:
+        """Scan many inputs, in order; a bad one yields a result with ``error`` set and the
+        rest go on. With ``keep_content`` each result carries its decoded content."""
         batch: list[Content] = []
         decode: list[float] = []
         for source in sources:
@@ -89,14 +91,16 @@ class Engine:
                 yield self.error_result(source, exc)
                 continue
             if len(batch) >= batch_size:
-                yield from self._finish(batch, decode)
+                yield from self._finish(batch, decode, keep_content)
                 batch, decode = [], []
         if batch:
-            yield from self._finish(batch, decode)
+            yield from self._finish(batch, decode, keep_content)
 
-    def _finish(self, batch: list[Content], decode: list[float]) -> Iterator[ScanResult]:
-        for result, ms in zip(self.analyze(batch), decode):
+    def _finish(self, batch: list[Content], decode: list[float], keep: bool) -> Iterator[ScanResult]:
+        for content, result, ms in zip(batch, self.analyze(batch), decode):
             result.timings_ms = {"decode": ms, **result.timings_ms}
+            if keep:
+                result.content = content
             yield result
 
     @staticmethod

@@ -1,0 +1,297 @@
+"""The ``tamis`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tamis.errors import TamisError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="tamis: self-hosted content safety. Scan images for risky content.")
+out = Console()
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+_HIDDEN = (".", "_")
+
+
+def _fail(exc: TamisError) -> None:
+    err.print(f"[red]error[/red] [{exc.code}] {exc.message}", highlight=False)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _split(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files as given, folders walked recursively in a stable order (hidden entries skipped)."""
+    found: list[str] = []
+    for p in paths:
+        if p == "-":
+            found.append(p)
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(_HIDDEN))
+                found.extend(str(Path(root) / f) for f in sorted(files) if not f.startswith("."))
+        else:
+            found.append(p)
+    return found
+
+
+def _source(p: str):
+    return sys.stdin.buffer.read() if p == "-" else p
+
+
+def _row_findings(result) -> str:
+    shown = [f for f in sorted(result.findings, key=lambda f: -f.score)
+             if f.score >= 0.1 or f.label == "qr_code"]
+    parts = []
+    for f in shown[:6]:
+        extra = f" {f.data['payload'][:30]!r}" if f.label == "qr_code" else ""
+        parts.append(f"{f.label} {f.score:.2f}{extra}")
+    return ", ".join(parts) or "-"
+
+
+def _row_faces(result) -> str:
+    if not result.faces:
+        return "0"
+    bits = []
+    for face in result.faces[:3]:
+        yes = [k for k, a in face.attributes.items() if a.value]
+        bits.append("+".join(yes) or "face")
+    more = f" +{len(result.faces) - 3}" if len(result.faces) > 3 else ""
+    return f"{len(result.faces)} ({', '.join(bits)}{more})"
+
+
+_STYLE = {"allow": "green", "review": "yellow", "block": "red", "error": "magenta"}
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive) or - for stdin.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or jsonl.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results here.")] = None,
+    policy: Annotated[Optional[Path], typer.Option(help="Policy YAML file.")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Policy profile (e.g. strict, lenient).")] = None,
+    detectors: Annotated[Optional[str], typer.Option(help="Comma-separated detectors to run.")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Report only these labels.")] = None,
+    face_attributes: Annotated[Optional[str], typer.Option(
+        help="Face attributes to report (eyes_open, smiling, glasses).")] = None,
+    annotate: Annotated[Optional[Path], typer.Option(help="Write annotated copies to this folder.")] = None,
+    blur_faces: Annotated[Optional[Path], typer.Option(help="Write face-blurred copies here.")] = None,
+    pixelate: Annotated[bool, typer.Option(help="Pixelate faces instead of blurring.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 1,
+    ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
+) -> None:
+    """Scan images and print findings, faces, hashes and a decision for each."""
+    from tamis.config import load_settings
+    from tamis.engine import Engine
+    from tamis.policy import load_policy
+
+    if format not in ("table", "json", "jsonl"):
+        err.print(f"[red]error[/red] unknown format {format!r} (use table, json or jsonl)")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        settings = load_settings(detectors=tuple(_split(detectors) or ()) or None,
+                                 ocr_always=ocr_always or None)
+        pol = load_policy(policy or settings.policy, profile or settings.profile)
+        options = dict(settings=settings, policy=pol, labels=_split(labels),
+                       face_attributes=_split(face_attributes))
+        Engine(**options)  # validates detectors, labels and attributes before any work
+    except TamisError as exc:
+        _fail(exc)
+
+    files = expand_paths(paths)
+    keep = bool(annotate or blur_faces)
+    workers = workers or (os.cpu_count() or 1)
+    if workers > 1 and len(files) > 1:
+        from tamis.engine.pool import scan_parallel
+
+        options["settings"] = replace(settings, threads=1)
+        stream = scan_parallel((_source(p) for p in files), workers, keep_content=keep, **options)
+    else:
+        engine = Engine(**options)
+        stream = engine.scan_many((_source(p) for p in files), keep_content=keep)
+
+    sink = output.open("w", encoding="utf-8") if output else None
+    results = []
+    counts: Counter[str] = Counter()
+    start = time.perf_counter()
+    show_bar = progress and len(files) > 1 and format == "table" and err.is_terminal
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err, transient=True, disable=not (progress and len(files) > 1))
+    with bar:
+        task = bar.add_task("scan", total=len(files))
+        for path, result in zip(files, stream):
+            if path == "-":
+                result.source = "<stdin>"
+            counts[result.action] += 1
+            if keep and result.content is not None:
+                _write_pictures(result, annotate, blur_faces, "pixelate" if pixelate else "blur")
+            result.content = None
+            if format == "jsonl":
+                line = json.dumps(result.to_dict(), ensure_ascii=False)
+                print(line, file=sink or sys.stdout, flush=sink is None)
+            else:
+                results.append(result)
+            bar.advance(task)
+    elapsed = time.perf_counter() - start
+    del show_bar
+
+    if format == "json":
+        text = json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False)
+        print(text, file=sink or sys.stdout)
+    elif format == "table":
+        _print_table(results, sink)
+    if sink:
+        sink.close()
+    n = sum(counts.values())
+    rate = n / elapsed if elapsed > 0 else 0.0
+    summary = (f"{n} scanned in {elapsed:.1f}s ({rate:.1f}/s): {counts['allow']} allow, "
+               f"{counts['review']} review, {counts['block']} block, {counts['error']} error")
+    err.print(summary, highlight=False)
+    if counts["error"]:
+        raise typer.Exit(EXIT_ERROR)
+    if counts["review"] or counts["block"]:
+        raise typer.Exit(EXIT_FLAGGED)
+
+
+def _write_pictures(result, annotate_dir, blur_dir, mode) -> None:
+    from tamis.render import annotate, redact_faces, save_image
+
+    content = result.content
+    stem = Path(result.source).stem if result.source not in ("<stdin>", "<bytes>") else "stdin"
+    for frame in content.frames:
+        suffix = f".frame{frame.index}" if len(content.frames) > 1 else ""
+        if annotate_dir:
+            img = annotate(frame.rgb, result, frame.index if len(content.frames) > 1 else None)
+            save_image(img, annotate_dir / f"{stem}{suffix}", content.media_type)
+        if blur_dir:
+            boxes = [f.box for f in result.faces if f.frame in (None, frame.index)]
+            save_image(redact_faces(frame.rgb, boxes, mode), blur_dir / f"{stem}{suffix}",
+                       content.media_type)
+
+
+def _print_table(results, sink) -> None:
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("file", "decision", "findings", "faces", "text"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        if r.error:
+            table.add_row(r.source, "[magenta]error[/magenta]", f"[{r.error['code']}] {r.error['message']}", "", "")
+            continue
+        text = (r.text.text.replace("\n", " | ")[:60] if r.text and r.text.lines else "")
+        table.add_row(r.source, f"[{_STYLE[r.action]}]{r.action}[/]", _row_findings(r), _row_faces(r), text)
+    console = Console(file=sink, width=160) if sink else out
+    console.print(table)
+
+
+@app.command()
+def models(
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    check: Annotated[bool, typer.Option(help="Load each model (slower), not only hash its file.")] = False,
+) -> None:
+    """List every model: package, version, licence, SHA-256, and whether it loads."""
+    from tamis.detectors import REGISTRY
+
+    rows = []
+    failed = False
+    for det_name, cls in REGISTRY.items():
+        det = cls()
+        for m in cls.models:
+            status = "ok"
+            try:
+                m.verify()
+            except TamisError as exc:
+                status, failed = f"{exc.code}: {exc.message}", not m.optional_extra or failed
+            rows.append(dict(detector=det_name, model=m.name, package=m.distribution,
+                             version=m.package_version, licence_code=m.licence_code,
+                             licence_weights=m.licence_weights, sha256=m.sha256,
+                             detects=m.detects, optional_extra=m.optional_extra, status=status))
+        if check and all(r["status"] == "ok" for r in rows if r["detector"] == det_name):
+            try:
+                det.load()
+            except Exception as exc:  # noqa: BLE001
+                failed = True
+                for r in rows:
+                    if r["detector"] == det_name:
+                        r["status"] = f"load failed: {exc}"
+    if format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        table = Table(header_style="bold")
+        for col in ("detector", "model", "package", "licence", "sha256", "status"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            lic = r["licence_weights"] + (f" [extra: {r['optional_extra']}]" if r["optional_extra"] else "")
+            status = "[green]ok[/green]" if r["status"] == "ok" else f"[red]{r['status']}[/red]"
+            table.add_row(r["detector"], r["model"], f"{r['package']} {r['version'] or '(not installed)'}",
+                          lic, r["sha256"][:16] + "…", status)
+        out.print(table)
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def labels() -> None:
+    """List the taxonomy labels and the face attributes tamis reports."""
+    from tamis.taxonomy import FACE_ATTRIBUTES, LABELS
+
+    table = Table(header_style="bold")
+    table.add_column("label")
+    table.add_column("meaning")
+    for k, v in LABELS.items():
+        table.add_row(k, v)
+    for k, v in FACE_ATTRIBUTES.items():
+        table.add_row(f"face: {k}", v)
+    out.print(table)
+
+
+@app.command("policy")
+def policy_cmd(
+    file: Annotated[Optional[Path], typer.Argument(help="Policy file to check (default: built-in).")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Profile to show.")] = None,
+) -> None:
+    """Check a policy file and show the thresholds it gives."""
+    from tamis.policy import load_policy
+
+    try:
+        pol = load_policy(file, profile)
+    except TamisError as exc:
+        _fail(exc)
+    table = Table(title=f"{pol.source} (profile {pol.name}; profiles: {', '.join(pol.profiles) or '-'})",
+                  header_style="bold")
+    for col in ("label", "review", "block", "enabled"):
+        table.add_column(col)
+    for label, rule in pol.rules.items():
+        table.add_row(label, f"{rule.review:.2f}", f"{rule.block:.2f}", "yes" if rule.enabled else "no")
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except TamisError as exc:  # an error no command caught: still one line, exit 2
+        err.print(f"error [{exc.code}] {exc.message}", highlight=False)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Scanning with several worker processes, each with its own engine and models."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tamis.content.base import Source
+from tamis.results import ScanResult
+
+_engine = None
+
+
+def _init(options: dict[str, Any]) -> None:
+    global _engine
+    from tamis.engine.engine import Engine
+
+    _engine = Engine(**options)
+    _engine.load()
+
+
+def _scan_one(args: tuple[Source, bool]) -> ScanResult:
+    source, keep = args
+    return next(_engine.scan_many([source], batch_size=1, keep_content=keep))
+
+
+def scan_parallel(sources: Iterable[Source], workers: int, keep_content: bool = False,
+                  **engine_options: Any) -> Iterator[ScanResult]:
+    """Like :meth:`Engine.scan_many` (same order, errors as results) over ``workers`` processes.
+
+    ``engine_options`` are :class:`Engine` keyword arguments; they must be picklable.
+    """
+    ctx = mp.get_context("spawn")  # model runtimes do not survive fork
+    with ctx.Pool(workers, initializer=_init, initargs=(engine_options,)) as pool:
+        yield from pool.imap(_scan_one, ((s, keep_content) for s in sources), chunksize=1)

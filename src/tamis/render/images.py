@@ -1,0 +1,122 @@
+"""Draw findings and faces on an image; blur or pixelate faces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from tamis.results import Box, ScanResult
+
+_COLOURS = {
+    "sexual": (230, 40, 90), "qr_code": (40, 120, 230), "face": (40, 200, 90),
+    "text": (240, 170, 20),
+}
+
+
+def _colour(label: str) -> tuple[int, int, int]:
+    return _COLOURS.get(label.split("/")[0], (200, 60, 200))
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # pragma: no cover - Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _label(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, colour, font) -> None:
+    x, y = xy
+    left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+    y = max(0, y - (bottom - top) - 4)
+    left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+    draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=colour)
+    draw.text((x, y), text, fill=(255, 255, 255), font=font)
+
+
+def annotate(rgb: np.ndarray, result: ScanResult, frame: int | None = None) -> Image.Image:
+    """A copy of the image with boxes and labels for findings, faces and text lines."""
+    img = Image.fromarray(rgb).convert("RGB")
+    draw = ImageDraw.Draw(img)
+    side = max(img.size)
+    width = max(2, side // 400)
+    font = _font(max(12, side // 60))
+
+    def same_frame(f):
+        return frame is None or f in (None, frame)
+
+    for line in (result.text.lines if result.text else []):
+        if same_frame(line.frame):
+            draw.polygon([tuple(p) for p in line.polygon], outline=_COLOURS["text"], width=width)
+    for face in result.faces:
+        if not same_frame(face.frame):
+            continue
+        b = face.box
+        draw.rectangle((b.x, b.y, b.x + b.w, b.y + b.h), outline=_COLOURS["face"], width=width)
+        attrs = [f"{k}={'?' if a.value is None else ('yes' if a.value else 'no')}"
+                 for k, a in face.attributes.items()]
+        _label(draw, (b.x, b.y), f"face {face.score:.2f} " + " ".join(attrs), _COLOURS["face"], font)
+    whole = []
+    for f in result.findings:
+        if not same_frame(f.location.frame):
+            continue
+        b = f.location.box
+        if b is None:
+            whole.append(f)
+            continue
+        c = _colour(f.label)
+        draw.rectangle((b.x, b.y, b.x + b.w, b.y + b.h), outline=c, width=width)
+        text = f"{f.label} {f.score:.2f}"
+        if f.label == "qr_code":
+            text += f" {f.data.get('payload', '')[:40]}"
+        _label(draw, (b.x, b.y), text, c, font)
+    banner = [f"{result.action.upper()}"] + [f"{f.label} {f.score:.2f}" for f in
+                                            sorted(whole, key=lambda f: -f.score) if f.score >= 0.1]
+    _label(draw, (4, font.size + 8), "  ".join(banner), (40, 40, 40), font)
+    return img
+
+
+def _redact(region: np.ndarray, mode: str) -> np.ndarray:
+    h, w = region.shape[:2]
+    if mode == "pixelate":
+        cells = max(4, min(h, w) // 12)
+        small = cv2.resize(region, (max(1, w // cells), max(1, h // cells)), interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    k = max(3, (min(h, w) // 3) | 1)
+    return cv2.GaussianBlur(region, (k, k), 0)
+
+
+def redact_faces(rgb: np.ndarray, boxes: list[Box], mode: str = "blur", margin: float = 0.15) -> np.ndarray:
+    """A copy of ``rgb`` with every box (grown by ``margin``) blurred or pixelated, inside an ellipse."""
+    if mode not in ("blur", "pixelate"):
+        raise ValueError(f"unknown redaction mode {mode!r} (use blur or pixelate)")
+    out = rgb.copy()
+    H, W = rgb.shape[:2]
+    for b in boxes:
+        mx, my = b.w * margin, b.h * margin
+        x0, y0 = int(max(b.x - mx, 0)), int(max(b.y - my * 2, 0))
+        x1, y1 = int(min(b.x + b.w + mx, W)), int(min(b.y + b.h + my, H))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        region = out[y0:y1, x0:x1]
+        mask = np.zeros(region.shape[:2], np.uint8)
+        cv2.ellipse(mask, ((x1 - x0) // 2, (y1 - y0) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 255, -1)
+        redacted = _redact(region, mode)
+        region[mask > 0] = redacted[mask > 0]
+    return out
+
+
+def save_image(img: Image.Image | np.ndarray, path: Path, like: str | None = None) -> Path:
+    """Save as PNG unless the original was JPEG (then JPEG, quality 92)."""
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if like == "image/jpeg":
+        path = path.with_suffix(".jpg")
+        img.convert("RGB").save(path, quality=92)
+    else:
+        path = path.with_suffix(".png")
+        img.save(path)
+    return path
