@@ -130,9 +130,9 @@ def scan(
 
     sink = output.open("w", encoding="utf-8") if output else None
     results = []
+    used: set[str] = set()
     counts: Counter[str] = Counter()
     start = time.perf_counter()
-    show_bar = progress and len(files) > 1 and format == "table" and err.is_terminal
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -144,7 +144,7 @@ def scan(
                 result.source = "<stdin>"
             counts[result.action] += 1
             if keep and result.content is not None:
-                _write_pictures(result, annotate, blur_faces, "pixelate" if pixelate else "blur")
+                _write_pictures(result, annotate, blur_faces, "pixelate" if pixelate else "blur", used)
             result.content = None
             if format == "jsonl":
                 line = json.dumps(result.to_dict(), ensure_ascii=False)
@@ -153,7 +153,6 @@ def scan(
                 results.append(result)
             bar.advance(task)
     elapsed = time.perf_counter() - start
-    del show_bar
 
     if format == "json":
         text = json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False)
@@ -173,11 +172,22 @@ def scan(
         raise typer.Exit(EXIT_FLAGGED)
 
 
-def _write_pictures(result, annotate_dir, blur_dir, mode) -> None:
+def _picture_stem(source: str, used: set[str]) -> str:
+    """A file name for pictures of ``source``, unique within this run."""
+    stem = Path(source).stem if source not in ("<stdin>", "<bytes>") else "stdin"
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}"
+    used.add(name)
+    return name
+
+
+def _write_pictures(result, annotate_dir, blur_dir, mode, used: set[str]) -> None:
     from tamis.render import annotate, redact_faces, save_image
 
     content = result.content
-    stem = Path(result.source).stem if result.source not in ("<stdin>", "<bytes>") else "stdin"
+    stem = _picture_stem(result.source, used)
     for frame in content.frames:
         suffix = f".frame{frame.index}" if len(content.frames) > 1 else ""
         if annotate_dir:

@@ -213,10 +213,15 @@ class FaceDetector(Detector):
         crop = rgb[y0:y1, x0:x1]
         if crop.shape[0] < 16 or crop.shape[1] < 16:
             return None
+        # The mesh graph wants a square input: pad a crop cut short by the image border.
+        ch, cw = crop.shape[:2]
+        if ch != cw:
+            crop = cv2.copyMakeBorder(crop, 0, max(cw - ch, 0), 0, max(ch - cw, 0), cv2.BORDER_CONSTANT)
         scale = 256.0 / max(crop.shape[:2])
         crop = cv2.resize(crop, None, fx=scale, fy=scale,
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        res = self._mesh.process(np.ascontiguousarray(crop))
+        with _quiet_stderr():  # the graph logs a one-time warning about its ROI
+            res = self._mesh.process(np.ascontiguousarray(crop))
         if not res.multi_face_landmarks:
             return None
         ch, cw = crop.shape[:2]

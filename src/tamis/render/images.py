@@ -108,15 +108,15 @@ def redact_faces(rgb: np.ndarray, boxes: list[Box], mode: str = "blur", margin: 
     return out
 
 
-def save_image(img: Image.Image | np.ndarray, path: Path, like: str | None = None) -> Path:
-    """Save as PNG unless the original was JPEG (then JPEG, quality 92)."""
+def save_image(img: Image.Image | np.ndarray, stem: Path, like: str | None = None) -> Path:
+    """Save to ``stem`` + ``.jpg`` if the original was JPEG (quality 92), else ``.png``."""
     if isinstance(img, np.ndarray):
         img = Image.fromarray(img)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    stem.parent.mkdir(parents=True, exist_ok=True)
     if like == "image/jpeg":
-        path = path.with_suffix(".jpg")
+        path = stem.parent / (stem.name + ".jpg")
         img.convert("RGB").save(path, quality=92)
     else:
-        path = path.with_suffix(".png")
+        path = stem.parent / (stem.name + ".png")
         img.save(path)
     return path
