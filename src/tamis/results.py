@@ -215,7 +215,7 @@ class Reason:
 
     def to_dict(self) -> dict:
         return {"label": self.label, "score": round(self.score, 4), "action": self.action.value,
-                "threshold": self.threshold, "rule": self.rule}
+                "threshold": self.threshold, "rule": self.rule}  # thresholds met are finite
 
 
 @dataclass(frozen=True)

@@ -291,8 +291,13 @@ def policy_cmd(
     for col in ("label", "review", "block", "enabled"):
         table.add_column(col)
     for label, rule in pol.rules.items():
-        table.add_row(label, f"{rule.review:.2f}", f"{rule.block:.2f}", "yes" if rule.enabled else "no")
+        table.add_row(label, _threshold_text(rule.review), _threshold_text(rule.block),
+                      "yes" if rule.enabled else "no")
     out.print(table)
+
+
+def _threshold_text(value: float) -> str:
+    return "never" if value > 1 else f"{value:.2f}"
 
 
 def main() -> None:

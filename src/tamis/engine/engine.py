@@ -80,25 +80,31 @@ class Engine:
                   keep_content: bool = False) -> Iterator[ScanResult]:
         """Scan many inputs, in order; a bad one yields a result with ``error`` set and the
         rest go on. With ``keep_content`` each result carries its decoded content."""
-        batch: list[Content] = []
-        decode: list[float] = []
+        pending: list[ScanResult | tuple[Content, float]] = []
+        n_contents = 0
         for source in sources:
             start = time.perf_counter()
             try:
-                batch.append(self.open(source))
-                decode.append((time.perf_counter() - start) * 1000)
+                pending.append((self.open(source), (time.perf_counter() - start) * 1000))
+                n_contents += 1
             except InputError as exc:
-                yield self.error_result(source, exc)
-                continue
-            if len(batch) >= batch_size:
-                yield from self._finish(batch, decode, keep_content)
-                batch, decode = [], []
-        if batch:
-            yield from self._finish(batch, decode, keep_content)
+                pending.append(self.error_result(source, exc))
+            if n_contents >= batch_size:
+                yield from self._finish(pending, keep_content)
+                pending, n_contents = [], 0
+        yield from self._finish(pending, keep_content)
 
-    def _finish(self, batch: list[Content], decode: list[float], keep: bool) -> Iterator[ScanResult]:
-        for content, result, ms in zip(batch, self.analyze(batch), decode):
-            result.timings_ms = {"decode": ms, **result.timings_ms}
+    def _finish(self, pending: list, keep: bool) -> Iterator[ScanResult]:
+        """Analyze the contents in ``pending`` as one batch; yield all results in input order."""
+        contents = [p[0] for p in pending if isinstance(p, tuple)]
+        analyzed = iter(self.analyze(contents)) if contents else iter(())
+        for item in pending:
+            if isinstance(item, ScanResult):
+                yield item
+                continue
+            content, decode_ms = item
+            result = next(analyzed)
+            result.timings_ms = {"decode": decode_ms, **result.timings_ms}
             if keep:
                 result.content = content
             yield result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -12,6 +13,10 @@ import yaml
 from tamis.errors import PolicyError, TamisError
 from tamis.results import Action, Decision, Finding, Reason
 from tamis.taxonomy import check_label, lineage
+
+
+#: A threshold no score reaches ("never" in a policy file).
+NEVER = math.inf
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class Rule:
 class Policy:
     """Rules per label. Use :func:`load_policy` or :func:`default_policy` to build one."""
 
-    rules: dict[str, Rule]  # a threshold of 1.0 is reached only by certain findings (score 1.0)
+    rules: dict[str, Rule]
     name: str = "default"
     source: str = "<built-in>"
     profiles: tuple[str, ...] = field(default=())
@@ -76,10 +81,13 @@ def _scalar(node: yaml.Node, src: str) -> str:
 
 def _threshold(node: yaml.Node, key: str, label: str, src: str) -> float:
     raw = _scalar(node, src)
+    if raw.strip().lower() == "never":
+        return NEVER
     try:
         value = float(raw)
     except ValueError:
-        raise PolicyError(f"{label}: {key} must be a number in [0, 1], got {raw!r}", src, _line(node)) from None
+        raise PolicyError(f"{label}: {key} must be a number in [0, 1] or 'never', got {raw!r}",
+                          src, _line(node)) from None
     if not 0.0 <= value <= 1.0:
         raise PolicyError(f"{label}: {key} = {value} is out of range [0, 1]", src, _line(node))
     return value
@@ -108,7 +116,7 @@ def _parse_labels(node: yaml.Node, base: dict[str, Rule], src: str) -> dict[str,
                 fields[k] = _threshold(v_node, k, label, src)
         prior = rules.get(label) or next((rules[n] for n in lineage(label)[1:] if n in rules), None)
         review = fields["review"] if fields["review"] is not None else (prior.review if prior else 0.5)
-        block = fields["block"] if fields["block"] is not None else (prior.block if prior else 1.0)
+        block = fields["block"] if fields["block"] is not None else (prior.block if prior else NEVER)
         if review > block:
             raise PolicyError(f"{label}: review threshold {review} is above block threshold {block}",
                               src, _line(value_node))
