@@ -39,7 +39,7 @@ class BarcodeDetector(Detector):
                 if not code.valid:
                     continue
                 payload = code.text[:MAX_PAYLOAD]
-                fmt = str(code.format).split(".")[-1]
+                fmt = code.format.name
                 if (fmt, payload) in seen:
                     continue
                 seen.add((fmt, payload))

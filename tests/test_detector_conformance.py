@@ -1,0 +1,129 @@
+"""Every detector passes the same contract (the conformance suite)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from conftest import noise_image
+from tamis.content.image import Frame, ImageContent
+from tamis.detectors import REGISTRY, Detector
+from tamis.detectors.base import Output
+from tamis.errors import ModelIntegrityError
+from tamis.taxonomy import FACE_ATTRIBUTES, LABELS
+
+AVAILABLE = {name: cls for name, cls in REGISTRY.items() if cls().available()[0]}
+MISSING = sorted(set(REGISTRY) - set(AVAILABLE))
+
+
+@pytest.fixture(scope="module", params=sorted(AVAILABLE))
+def detector(request) -> Detector:
+    det = AVAILABLE[request.param]()
+    det.load()
+    return det
+
+
+def content_of(rgb: np.ndarray, name="test") -> ImageContent:
+    return ImageContent(kind="image", name=name, media_type="image/png", data=rgb.tobytes(),
+                        width=rgb.shape[1], height=rgb.shape[0], frames=[Frame(0, rgb)])
+
+
+def check_output(det: Detector, content: ImageContent, out: Output) -> None:
+    assert isinstance(out, Output)
+    for f in out.findings:
+        assert f.label in LABELS and f.label in det.labels
+        assert 0.0 <= f.score <= 1.0
+        assert f.detector == det.name and f.model_version == det.version
+        if f.location.box is not None:
+            assert f.location.box.inside(content.width, content.height), f.location.box
+    for face in out.faces:
+        assert face.box.inside(content.width, content.height)
+        assert 0.0 <= face.score <= 1.0
+        assert set(face.attributes) <= set(FACE_ATTRIBUTES)
+        for a in face.attributes.values():
+            assert a.value in (True, False, None) and 0.0 <= a.confidence <= 1.0
+        for x, y in face.landmarks.values():
+            assert -content.width * 0.2 <= x <= content.width * 1.2
+
+
+def test_declarations():
+    for name, cls in REGISTRY.items():
+        assert cls.name == name and cls.version and cls.description
+        assert cls.labels <= set(LABELS), name
+        assert cls.kinds
+        for m in cls.models:
+            assert len(m.sha256) == 64 and m.licence_code and m.licence_weights
+
+
+def test_construction_is_cheap_and_loads_nothing():
+    for cls in REGISTRY.values():
+        det = cls()
+        assert not det.loaded
+        assert not any(hasattr(det, a) for a in ("session", "engine", "_detector"))
+
+
+def test_load_is_idempotent(detector):
+    detector.load()
+    detector.load()
+    assert detector.loaded
+
+
+def test_batch_equals_one_by_one(detector, samples):
+    from tamis.config import Settings
+    from tamis.engine import Engine
+
+    opener = Engine(Settings(), detectors=[])
+    contents = [opener.open(samples / n) for n in ("astronaut_portrait.jpg", "qr_payment.png", "cat.jpg")]
+    batch = detector.analyze(contents)
+    assert len(batch) == len(contents)
+    for content, out in zip(contents, batch):
+        check_output(detector, content, out)
+        single = detector.analyze([opener.open(content.data, name=content.name)])[0]
+        assert [(f.label, round(f.score, 3)) for f in single.findings] == \
+               [(f.label, round(f.score, 3)) for f in out.findings]
+        assert len(single.faces) == len(out.faces)
+
+
+@pytest.mark.parametrize("rgb", [
+    np.zeros((16, 16, 3), np.uint8),
+    np.full((64, 2000, 3), 255, np.uint8),
+    np.full((2000, 40, 3), 30, np.uint8),
+    noise_image(320, 240),
+], ids=["tiny-black", "wide-white", "tall-dark", "noise"])
+def test_degenerate_images_are_handled(detector, rgb):
+    content = content_of(rgb)
+    (out,) = detector.analyze([content])
+    check_output(detector, content, out)
+
+
+def test_empty_batch(detector):
+    assert detector.analyze([]) == []
+
+
+def test_sha256_mismatch_refuses_to_load(monkeypatch):
+    from tamis.detectors import models as models_mod
+
+    cls = next((c for c in AVAILABLE.values() if c.models), None)
+    if cls is None:
+        pytest.skip("no detector with model files installed")
+    model = cls.models[0]
+    tampered = dataclasses.replace(model, sha256="0" * 64)
+    monkeypatch.setattr(cls, "models", (tampered,) + cls.models[1:])
+    monkeypatch.setattr(models_mod, "_verified", {})
+    with pytest.raises(ModelIntegrityError, match="expected 0000"):
+        cls().load()
+
+
+def test_every_recorded_model_file_matches(samples):
+    for cls in AVAILABLE.values():
+        for m in cls.models:
+            assert m.verify().is_file()
+
+
+@pytest.mark.skipif(not MISSING, reason="every optional detector is installed")
+def test_missing_optional_package_is_reported_not_crashing():
+    for name in MISSING:
+        ok, why = REGISTRY[name]().available()
+        assert not ok and "install" in why
