@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tamis.errors import TamisError
@@ -27,7 +28,7 @@ _HIDDEN = (".", "_")
 
 
 def _fail(exc: TamisError) -> None:
-    err.print(f"[red]error[/red] [{exc.code}] {exc.message}", highlight=False)
+    err.print(f"[red]error[/red] {escape(f'[{exc.code}] {exc.message}')}", highlight=False)
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -205,10 +206,12 @@ def _print_table(results, sink) -> None:
         table.add_column(col, overflow="fold")
     for r in results:
         if r.error:
-            table.add_row(r.source, "[magenta]error[/magenta]", f"[{r.error['code']}] {r.error['message']}", "", "")
+            table.add_row(escape(r.source), "[magenta]error[/magenta]",
+                          escape(f"[{r.error['code']}] {r.error['message']}"), "", "")
             continue
         text = (r.text.text.replace("\n", " | ")[:60] if r.text and r.text.lines else "")
-        table.add_row(r.source, f"[{_STYLE[r.action]}]{r.action}[/]", _row_findings(r), _row_faces(r), text)
+        table.add_row(escape(r.source), f"[{_STYLE[r.action]}]{r.action}[/]", escape(_row_findings(r)),
+                      _row_faces(r), escape(text))
     console = Console(file=sink, width=160) if sink else out
     console.print(table)
 
@@ -304,7 +307,7 @@ def main() -> None:
     try:
         app()
     except TamisError as exc:  # an error no command caught: still one line, exit 2
-        err.print(f"error [{exc.code}] {exc.message}", highlight=False)
+        err.print(escape(f"error [{exc.code}] {exc.message}"), highlight=False)
         sys.exit(EXIT_ERROR)
 
 

@@ -1,0 +1,111 @@
+"""The engine: routing, shared work, error isolation, the contract, and the Python API."""
+
+from __future__ import annotations
+
+import pytest
+
+import tamis
+from conftest import png_bytes
+from tamis.config import Settings
+from tamis.detectors.base import Detector, Output
+from tamis.engine import Engine
+from tamis.errors import ConfigError, TamisError
+from tamis.results import Box, Finding, Location
+
+
+class Exploding(Detector):
+    name, version, labels = "exploding", "1", frozenset({"spam"})
+    description = "fails on inputs whose first pixel is pure red"
+
+    def analyze_one(self, content):
+        if tuple(content.frames[0].rgb[0, 0]) == (255, 0, 0):
+            raise RuntimeError("boom")
+        return Output(findings=[Finding("spam", 0.7, self.name, self.version)])
+
+
+class Liar(Detector):
+    name, version, labels = "liar", "1", frozenset({"spam"})
+    description = "breaks the contract"
+
+    def __init__(self, label="violence", box=None):
+        super().__init__()
+        self.label, self.box = label, box
+
+    def analyze_one(self, content):
+        return Output(findings=[Finding(self.label, 0.5, self.name, self.version, Location(box=self.box))])
+
+
+def test_a_failing_detector_fails_only_its_input():
+    eng = Engine(Settings(), detectors=[Exploding()])
+    red, grey = png_bytes(colour=(255, 0, 0)), png_bytes()
+    results = list(eng.scan_many([grey, red, grey]))
+    assert [r.action for r in results] == ["review", "error", "review"]
+    assert results[1].error["code"] == "detector_error" and "boom" in results[1].error["message"]
+
+
+@pytest.mark.parametrize("label,box,words", [
+    ("violence", None, "does not declare"),
+    ("spam", Box(10, 10, 500, 5), "outside the 64x48 image"),
+])
+def test_contract_violations_are_caught(label, box, words):
+    eng = Engine(Settings(), detectors=[Liar(label, box)])
+    (r,) = eng.scan_many([png_bytes()])
+    assert r.error["code"] == "detector_contract" and words in r.error["message"]
+
+
+def test_shared_work_is_computed_once(engine, samples):
+    content = engine.open(samples / "scam_banner.png")
+    frame = content.frames[0]
+    calls = []
+    frame.shared("x", lambda: calls.append(1) or 42)
+    assert frame.shared("x", lambda: calls.append(1) or 43) == 42 and calls == [1]
+    engine.analyze([content])
+    assert "text_gate" in frame._shared and "pdq" in frame._shared
+
+
+def test_timings_per_detector(engine, samples):
+    r = engine.scan(samples / "cat.jpg")
+    assert {"decode", "nsfw", "faces", "ocr", "hashes", "barcodes"} <= set(r.timings_ms)
+    assert all(v >= 0 for v in r.timings_ms.values())
+
+
+def test_labels_filter_and_face_attribute_filter(samples):
+    eng = Engine(Settings(detectors=("barcodes", "faces")), labels=["qr_code"], face_attributes=["smiling"])
+    (qr, face) = eng.scan_many([samples / "qr_payment.png", samples / "astronaut_portrait.jpg"])
+    assert {f.label for f in qr.findings} == {"qr_code"}
+    assert set(face.faces[0].attributes) == {"smiling"}
+
+
+def test_unknown_detector_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown detector"):
+        Engine(Settings(detectors=("nsfw", "telepathy")))
+
+
+def test_python_api_scan_bytes_path_and_stream(samples):
+    path = samples / "qr_payment.png"
+    by_path = tamis.scan(path, detectors=["barcodes", "hashes"])
+    by_bytes = tamis.scan(path.read_bytes(), detectors=["barcodes", "hashes"])
+    with path.open("rb") as fh:
+        by_stream = tamis.scan(fh, detectors=["barcodes", "hashes"])
+    assert by_path.hashes.sha256 == by_bytes.hashes.sha256 == by_stream.hashes.sha256
+    assert by_path.decision.action is tamis.Action.ALLOW
+    d = by_path.to_dict()
+    assert d["findings"][0]["data"]["payload"].startswith("https://")
+
+
+def test_python_api_raises_specific_errors():
+    with pytest.raises(tamis.EmptyInputError):
+        tamis.scan(b"")
+    with pytest.raises(tamis.UnsupportedFormatError):
+        tamis.scan(b"just some text")
+    with pytest.raises(TamisError):
+        tamis.scan(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
+
+
+def test_parallel_scan_keeps_order_and_errors(samples):
+    from tamis.engine.pool import scan_parallel
+
+    sources = [samples / "qr_payment.png", b"", samples / "product_barcode.webp"]
+    results = list(scan_parallel(sources, 2, settings=Settings(detectors=("barcodes",), threads=1)))
+    assert [r.action for r in results] == ["allow", "error", "allow"]
+    assert results[2].findings[0].data["payload"] == "4006381333931"
