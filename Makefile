@@ -1,0 +1,28 @@
+# The two commands of the README.
+#   make demo   installs tamis into .venv and scans the bundled samples
+#   make test   installs tamis with its test tools and runs every test
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint clean
+
+demo:
+	scripts/install.sh
+	$(BIN)/tamis models
+	$(BIN)/tamis scan samples/images --annotate out/annotated --blur-faces out/blurred \
+		--format json --output out/results.json; test $$? -le 1
+	$(BIN)/tamis scan samples/images; test $$? -le 1
+	@echo "Results: out/results.json, pictures: out/annotated/ and out/blurred/"
+
+test:
+	scripts/install.sh dev,nudity
+	$(BIN)/python -m pytest -q --timeout 600
+
+bench:
+	$(BIN)/python bench/bench_images.py
+
+lint:
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf out .pytest_cache build *.egg-info src/*.egg-info
