@@ -20,7 +20,8 @@ from tamis.errors import TamisError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tamis: self-hosted content safety. Scan images for risky content.")
-out = Console()
+# Not on a terminal (a pipe, a file, CI logs): wide enough that paths are not folded.
+out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2

@@ -93,6 +93,62 @@ def _patch(gray: np.ndarray, cx: float, cy: float, half_w: float, half_h: float)
     return gray[y0:y1, x0:x1]
 
 
+# Roll- and scale-normalised eye band for the glasses cues: the outer eye corners are
+# mapped to (_CAN_CX -/+ _CAN_IOD / 2, _CAN_CY), so 1 inter-ocular distance = 64 px.
+_CAN_IOD, _CAN_W, _CAN_H, _CAN_CX, _CAN_CY = 64.0, 112, 80, 56.0, 28.0
+
+
+def _win(img: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    ya, yb = int(min(max(y0, 0), h)), int(min(max(y1, 0), h))
+    xa, xb = int(min(max(x0, 0), w)), int(min(max(x1, 0), w))
+    return img[ya:yb, xa:xb]
+
+
+def _glasses_cues(p: np.ndarray, gray: np.ndarray) -> dict[str, float]:
+    """Spectacle cues measured on an eye band rotated level and scaled to a fixed size.
+
+    ``bridge_line``: the strongest horizontal edge line across the nose bridge between the
+    eyes (a frame's bridge), above the median of that strip; ``rim_edges``: the same for a
+    line 0.15-0.45 inter-ocular distances below each iris (the lower rim of a frame);
+    ``lens_darkness``: cheeks minus the lens area around the irises (sunglasses). All are
+    divided by the contrast of the eye band.
+    """
+    import cv2
+
+    a, b = p[_EYE_R[0]], p[_EYE_L[1]]
+    iod = _dist(a, b) or 1e-6
+    ang = math.atan2(b[1] - a[1], b[0] - a[0])
+    s = _CAN_IOD / iod
+    c, sn = math.cos(-ang) * s, math.sin(-ang) * s
+    mid = (a + b) / 2
+    m = np.array([[c, -sn, _CAN_CX - (c * mid[0] - sn * mid[1])],
+                  [sn, c, _CAN_CY - (sn * mid[0] + c * mid[1])]], np.float32)
+    img = cv2.warpAffine(gray, m, (_CAN_W, _CAN_H), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    q = p @ m[:, :2].T.astype(np.float64) + m[:, 2]
+    gy = np.abs(cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3))
+    band = _win(img, _CAN_CX - 40, _CAN_CX + 40, _CAN_CY - 10, _CAN_CY + 40)
+    contrast = float(band.std()) + 8.0 if band.size else 8.0
+
+    def line(strip: np.ndarray) -> float:
+        if strip.size == 0:
+            return 0.0
+        prof = strip.mean(axis=1)
+        return float(prof.max() - np.median(prof))
+
+    bx = q[_NOSE_BRIDGE][0]
+    bridge = line(_win(gy, bx - 5, bx + 5, _CAN_CY - 14, _CAN_CY + 12))
+    rims = [line(_win(gy, q[i][0] - 13, q[i][0] + 13, q[i][1] + 10, q[i][1] + 30)) for i in _IRISES]
+    lens = [_win(img, q[i][0] - 14, q[i][0] + 14, q[i][1] - 8, q[i][1] + 10) for i in _IRISES]
+    cheek = [_win(img, q[i][0] - 8, q[i][0] + 8, q[i][1] - 6, q[i][1] + 6) for i in _CHEEKS]
+    lens_lum = [x.mean() for x in lens if x.size]
+    cheek_lum = [x.mean() for x in cheek if x.size]
+    dark = float(np.mean(cheek_lum) - np.mean(lens_lum)) if lens_lum and cheek_lum else 0.0
+    return {"bridge_line": bridge / contrast, "rim_edges": float(np.mean(rims)) / contrast,
+            "lens_darkness": dark / contrast}
+
+
 def mesh_features(points: np.ndarray, gray: np.ndarray) -> dict[str, float]:
     """Features of one face from its mesh (pixel coordinates in ``gray``)."""
     import cv2
@@ -111,7 +167,8 @@ def mesh_features(points: np.ndarray, gray: np.ndarray) -> dict[str, float]:
     corner_y = (q[_MOUTH_CORNERS[0], 1] + q[_MOUTH_CORNERS[1], 1]) / 2
     mouth_open = _dist(p[_LIP_MID[0]], p[_LIP_MID[1]]) / iod
 
-    # Glasses: frame edges across the nose bridge and darkness of the eye region.
+    # Glasses: frame edges across the nose bridge and darkness of the eye region
+    # (more cues, on a levelled eye band, in _glasses_cues).
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     bx, by = p[_NOSE_BRIDGE]
     bridge = np.abs(_patch(gy, bx, by, 0.08 * iod, 0.12 * iod))
@@ -129,6 +186,7 @@ def mesh_features(points: np.ndarray, gray: np.ndarray) -> dict[str, float]:
         "mouth_open": mouth_open,
         "bridge_edges": float(bridge.mean()) / contrast if bridge.size else 0.0,
         "eye_darkness": (cheek_lum - eye_lum) / contrast,
+        **_glasses_cues(p, gray),
     }
 
 

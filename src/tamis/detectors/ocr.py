@@ -1,8 +1,10 @@
 """Text in images: a cheap gate first, then OCR (RapidOCR, PP-OCRv6) only where text is likely.
 
 The gate runs the OCR's own text-detection network on a small copy of the image
-(longest side 320 px) and asks whether any region is text-like. Photos without text
-stop there, at a fraction of the cost of full OCR.
+(longest side 320 px) and counts line-shaped text regions. Photos without text stop
+there, at about a tenth of the cost of full OCR. The gate misses text too small to see
+at 320 px (under about 8 px high in a 1024 px image) and lone characters; `ocr_always`
+turns it off.
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ OCR_REC = ModelFile(name="ppocrv6_rec_small", relpath="models/PP-OCRv6_rec_small
 
 GATE_SIDE = 320
 GATE_PIXEL_PROB = 0.3
-#: Fraction of the gate's map that must look like text; tuned on samples and bench images.
-GATE_MIN_AREA = 0.0008
+#: A text-like region on the gate's map: big enough, confident, and line-shaped (DBNet
+#: shrinks each text line to its own thin region, so blobs of texture are not line-shaped).
+GATE_MIN_AREA = 12
+GATE_MIN_MEAN_PROB = 0.5
+GATE_MIN_ELONGATION = 2.5
+#: Longest side the full OCR pass detects text at.
+OCR_SIDE = 736
 
 
 class OcrDetector(Detector):
@@ -52,6 +59,8 @@ class OcrDetector(Detector):
             "Global.log_level": "error",
             "Global.use_cls": False,
             "Det.model_path": str(OCR_DET.path()),
+            "Det.limit_type": "max",
+            "Det.limit_side_len": OCR_SIDE,
             "Rec.model_path": str(OCR_REC.path()),
         }
         if self.threads:
@@ -61,15 +70,24 @@ class OcrDetector(Detector):
         self.gate_session = self.onnx_session(OCR_DET)
         self.gate_input = self.gate_session.get_inputs()[0].name
 
-    def gate(self, rgb: np.ndarray) -> float:
-        """Fraction of a small copy of the image that the text detector marks as text."""
+    def gate(self, rgb: np.ndarray) -> int:
+        """How many line-shaped text regions a small copy (320 px) of the image shows."""
         h, w = rgb.shape[:2]
         scale = GATE_SIDE / max(h, w)
         nh, nw = max(32, int(round(h * scale / 32)) * 32), max(32, int(round(w * scale / 32)) * 32)
         small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32)
         x = ((small / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
         prob = self.gate_session.run(None, {self.gate_input: np.ascontiguousarray(x)})[0][0, 0]
-        return float((prob > GATE_PIXEL_PROB).mean())
+        mask = (prob > GATE_PIXEL_PROB).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        lines = 0
+        for k in range(1, n):
+            bw, bh, area = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT], stats[k, cv2.CC_STAT_AREA]
+            if area < GATE_MIN_AREA or max(bw, bh) < GATE_MIN_ELONGATION * min(bw, bh):
+                continue
+            if float(prob[labels == k].mean()) >= GATE_MIN_MEAN_PROB:
+                lines += 1
+        return lines
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()
@@ -78,7 +96,7 @@ class OcrDetector(Detector):
         seen: set[str] = set()
         for frame in content.frames:
             gate = frame.shared("text_gate", lambda f=frame: self.gate(f.rgb))
-            if not self.always and gate < GATE_MIN_AREA:
+            if not self.always and gate == 0:
                 continue
             result = self.engine(frame.rgb)
             if result.txts is None:

@@ -1,0 +1,188 @@
+"""Image scanning speed and memory: throughput, latency, per-detector time, cold start, RSS.
+
+    .venv/bin/python bench/bench_images.py                 # all parts
+    .venv/bin/python bench/bench_images.py --memory-images 1000
+
+Builds a folder of mixed 1024-pixel JPEGs from the bundled samples (photos with and
+without faces, captions and memes with text, QR codes), then measures with all default
+detectors. Prints a table and writes bench/results/images.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "images"
+PHOTOS = ["astronaut_portrait.jpg", "cat.jpg", "coffee.jpg", "rocket_launch.jpg"]
+CAPTIONS = ["Best day ever at the beach", "FREE SHIPPING on all orders today",
+            "Click the link in bio to win", "Meet me at 5pm near the station",
+            "Nobody: me at 3am eating cereal"]
+
+
+def _font(size):
+    try:
+        return ImageFont.truetype("DejaVuSans-Bold.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def make_folder(folder: Path, count: int) -> list[Path]:
+    """``count`` mixed 1024-px JPEGs: every 4th has a caption, every 10th a QR code."""
+    import zxingcpp
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    photos = [Image.open(SAMPLES / p).convert("RGB") for p in PHOTOS]
+    paths = []
+    for i in range(count):
+        path = folder / f"img{i:04d}.jpg"
+        paths.append(path)
+        if path.exists():
+            continue
+        src = photos[i % len(photos)]
+        # A random crop (60-100 %) scaled so that the long side is 1024 px.
+        w, h = src.size
+        cw, ch = int(w * rng.uniform(0.6, 1.0)), int(h * rng.uniform(0.6, 1.0))
+        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+        img = src.crop((x0, y0, x0 + cw, y0 + ch))
+        scale = 1024 / max(img.size)
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BILINEAR)
+        if i % 4 == 1:
+            d = ImageDraw.Draw(img)
+            d.rectangle((0, img.height - 90, img.width, img.height), fill=(0, 0, 0))
+            d.text((24, img.height - 75), CAPTIONS[i % len(CAPTIONS)], fill=(255, 255, 255), font=_font(48))
+        if i % 10 == 3:
+            code = zxingcpp.create_barcode(f"https://example.com/p/{i}", zxingcpp.BarcodeFormat.QRCode)
+            qr = Image.fromarray(np.asarray(code.to_image(scale=6, add_quiet_zones=True))).convert("RGB")
+            img.paste(qr, (img.width - qr.width - 20, 20))
+        img.save(path, quality=85)
+    return paths
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+DEFAULTS = ["hashes", "nsfw", "faces", "barcodes", "ocr"]
+
+
+def cold_start(sample: Path) -> dict:
+    code = ("import time; t=time.perf_counter(); import tamis; t1=time.perf_counter(); "
+            f"r=tamis.scan({str(sample)!r}, detectors={DEFAULTS!r}); t2=time.perf_counter(); "
+            "print(t1-t, t2-t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imp, total = map(float, out.stdout.split())
+    return {"import_s": round(imp, 3), "import_to_first_result_s": round(total, 3)}
+
+
+def default_settings(**kw):
+    """The default install's detectors (an installed optional extra is left out)."""
+    from tamis.config import load_settings
+    from tamis.detectors import detector_names
+
+    return load_settings(detectors=tuple(detector_names(default_only=True)), **kw)
+
+
+def latency(paths: list[Path], n: int) -> dict:
+    from tamis.engine import Engine
+
+    engine = Engine(default_settings()).load()
+    engine.scan(paths[0])  # warm
+    times, per_detector, text_found = [], {}, 0
+    for p in paths[:n]:
+        t = time.perf_counter()
+        r = engine.scan(p)
+        text_found += r.text is not None
+        times.append((time.perf_counter() - t) * 1000)
+        for k, v in r.timings_ms.items():
+            per_detector.setdefault(k, []).append(v)
+    times.sort()
+    return {
+        "images": len(times),
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        "mean_ms": round(statistics.mean(times), 1),
+        "detectors_mean_ms": {k: round(statistics.mean(v), 1) for k, v in per_detector.items()},
+        "ocr_text_found_on": text_found,
+    }
+
+
+def throughput(paths: list[Path], workers: int) -> dict:
+    from tamis.engine.pool import scan_parallel
+
+    settings = default_settings(threads=1 if workers > 1 else 0)
+    t0 = time.perf_counter()
+    it = scan_parallel(paths, workers, settings=settings)
+    first = next(it)
+    t1 = time.perf_counter()
+    rest = list(it)
+    t2 = time.perf_counter()
+    assert all(r.ok for r in [first, *rest])
+    return {"workers": workers, "images": len(rest) + 1,
+            "images_per_s_steady": round(len(rest) / (t2 - t1), 2),
+            "images_per_s_with_startup": round((len(rest) + 1) / (t2 - t0), 2),
+            "pool_startup_s": round(t1 - t0, 2)}
+
+
+def memory(paths: list[Path], total: int) -> dict:
+    from tamis.engine import Engine
+
+    engine = Engine(default_settings()).load()
+    marks = {}
+    checkpoints = {10, total // 10, total // 2, total}
+    n = 0
+    sources = (paths[i % len(paths)] for i in range(total))
+    for r in engine.scan_many(sources):
+        n += 1
+        assert r.ok
+        if n in checkpoints:
+            marks[n] = round(rss_mb(), 1)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"images": total, "rss_mb_at": marks, "peak_rss_mb": round(peak, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--folder", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "tamis-bench-images")
+    ap.add_argument("--images", type=int, default=120, help="images in the throughput folder")
+    ap.add_argument("--latency-images", type=int, default=40)
+    ap.add_argument("--memory-images", type=int, default=1000, help="0 to skip the memory run")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+
+    paths = make_folder(args.folder, args.images)
+    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    report["cold_start"] = cold_start(paths[0])
+    print("cold start", report["cold_start"], flush=True)
+    report["latency_one_process"] = latency(paths, args.latency_images)
+    print("latency", report["latency_one_process"], flush=True)
+    report["throughput"] = throughput(paths, args.workers)
+    print("throughput", report["throughput"], flush=True)
+    if args.memory_images:
+        report["memory"] = memory(paths, args.memory_images)
+        print("memory", report["memory"], flush=True)
+    out = ROOT / "bench" / "results" / "images.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
