@@ -9,10 +9,10 @@ BIN := $(VENV)/bin
 demo:
 	scripts/install.sh
 	$(BIN)/tamis models
-	$(BIN)/tamis scan samples/images --annotate out/annotated --blur-faces out/blurred \
+	$(BIN)/tamis scan samples/images --annotate out/annotated --blur-faces out/blurred --report out/report.html \
 		--format json --output out/results.json; test $$? -le 1
 	$(BIN)/tamis scan samples/images; test $$? -le 1
-	@echo "Results: out/results.json, pictures: out/annotated/ and out/blurred/"
+	@echo "Results: out/results.json and out/report.html; pictures: out/annotated/ and out/blurred/"
 
 test:
 	scripts/install.sh dev,nudity

@@ -96,6 +96,7 @@ def scan(
     annotate: Annotated[Optional[Path], typer.Option(help="Write annotated copies to this folder.")] = None,
     blur_faces: Annotated[Optional[Path], typer.Option(help="Write face-blurred copies here.")] = None,
     pixelate: Annotated[bool, typer.Option(help="Pixelate faces instead of blurring.")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write an HTML report (with pictures) here.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 1,
     ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
@@ -104,6 +105,7 @@ def scan(
     from tamis.config import load_settings
     from tamis.engine import Engine
     from tamis.policy import load_policy
+    from tamis.render import card, render_report
 
     if format not in ("table", "json", "jsonl"):
         err.print(f"[red]error[/red] unknown format {format!r} (use table, json or jsonl)")
@@ -119,7 +121,7 @@ def scan(
         _fail(exc)
 
     files = expand_paths(paths)
-    keep = bool(annotate or blur_faces)
+    keep = bool(annotate or blur_faces or report)
     workers = workers or (os.cpu_count() or 1)
     if workers > 1 and len(files) > 1:
         from tamis.engine.pool import scan_parallel
@@ -132,6 +134,7 @@ def scan(
 
     sink = output.open("w", encoding="utf-8") if output else None
     results = []
+    cards: list[str] = []
     used: set[str] = set()
     counts: Counter[str] = Counter()
     start = time.perf_counter()
@@ -145,8 +148,11 @@ def scan(
             if path == "-":
                 result.source = "<stdin>"
             counts[result.action] += 1
-            if keep and result.content is not None:
-                _write_pictures(result, annotate, blur_faces, "pixelate" if pixelate else "blur", used)
+            if result.content is not None:
+                if annotate or blur_faces:
+                    _write_pictures(result, annotate, blur_faces, "pixelate" if pixelate else "blur", used)
+            if report:
+                cards.append(card(result))
             result.content = None
             if format == "jsonl":
                 line = json.dumps(result.to_dict(), ensure_ascii=False)
@@ -163,6 +169,9 @@ def scan(
         _print_table(results, sink)
     if sink:
         sink.close()
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(render_report(cards, counts), encoding="utf-8")
     n = sum(counts.values())
     rate = n / elapsed if elapsed > 0 else 0.0
     summary = (f"{n} scanned in {elapsed:.1f}s ({rate:.1f}/s): {counts['allow']} allow, "
