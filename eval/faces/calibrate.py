@@ -360,10 +360,9 @@ def report(results: list[dict], stats: dict) -> str:
         f"(of {stats['detections']} detections)"
         + (f": {', '.join(stats['unmatched_detection_files'])}."
            if stats["unmatched_detection_files"] else "."),
-        f"- Missed faces ({len(stats['missed'])}): {', '.join(stats['missed']) or 'none'}. Most are tight "
-        "crops where the face fills the image, which the full-range detector does not find. For "
+        f"- Missed faces ({len(stats['missed'])}): {', '.join(stats['missed']) or 'none'}. For "
         "calibration their features are computed on the labelled box, and they are reported separately "
-        "below.",
+        "below. Unmatched detections are false positives or faces too small or too hidden to label.",
         f"- Mesh failed ({len(stats['mesh_failed'])}, left out of all attribute numbers): "
         f"{', '.join(stats['mesh_failed']) or 'none'}.",
         f"- `mesh_features` takes about {stats['mesh_features_ms_median']:.2f} ms per face (median, "

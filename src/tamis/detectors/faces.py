@@ -190,6 +190,23 @@ def mesh_features(points: np.ndarray, gray: np.ndarray) -> dict[str, float]:
     }
 
 
+def _iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    inter = ix * iy
+    union = a.w * a.h + b.w * b.h - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _non_max_suppression(candidates: list, overlap: float = 0.3) -> list:
+    """Keep the best-scoring of (score, box, ...) candidates that overlap each other."""
+    kept: list = []
+    for cand in sorted(candidates, key=lambda c: -c[0]):
+        if all(_iou(cand[1], k[1]) < overlap for k in kept):
+            kept.append(cand)
+    return kept
+
+
 @contextlib.contextmanager
 def _quiet_stderr():
     """Silence file descriptor 2 (where native libraries log) for the duration."""
@@ -226,10 +243,15 @@ class FaceDetector(Detector):
 
             self._detector = face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=self.min_confidence)
+            # The full-range model misses faces that fill the picture (profile photos,
+            # tight crops); the short-range model finds those.
+            self._close_detector = face_detection.FaceDetection(
+                model_selection=0, min_detection_confidence=self.min_confidence)
             self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
                                             refine_landmarks=True, min_detection_confidence=0.3)
             blank = np.zeros((192, 192, 3), np.uint8)  # the graphs start on first use
             self._detector.process(blank)
+            self._close_detector.process(blank)
             self._mesh.process(blank)
         self.attribute_models = load_attribute_models()
 
@@ -245,18 +267,20 @@ class FaceDetector(Detector):
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         h, w = rgb.shape[:2]
-        result = self._detector.process(rgb)
+        candidates = []
+        for detector in (self._detector, self._close_detector):
+            for det in detector.process(rgb).detections or []:
+                rel = det.location_data.relative_bounding_box
+                box = Box(rel.xmin * w, rel.ymin * h, rel.width * w, rel.height * h).clip(w, h)
+                if box.w < 2 or box.h < 2:
+                    continue
+                marks = {name: (kp.x * w, kp.y * h)
+                         for name, kp in zip(KEYPOINTS, det.location_data.relative_keypoints)}
+                candidates.append((float(min(max(det.score[0], 0.0), 1.0)), box, marks))
         faces = []
-        for det in (result.detections or [])[: self.max_faces]:
-            rel = det.location_data.relative_bounding_box
-            box = Box(rel.xmin * w, rel.ymin * h, rel.width * w, rel.height * h).clip(w, h)
-            if box.w < 2 or box.h < 2:
-                continue
-            marks = {name: (kp.x * w, kp.y * h)
-                     for name, kp in zip(KEYPOINTS, det.location_data.relative_keypoints)}
-            attrs = self.attributes(rgb, box)
-            faces.append(Face(box=box, score=float(min(max(det.score[0], 0.0), 1.0)),
-                              landmarks=marks, attributes=attrs))
+        for score, box, marks in _non_max_suppression(candidates)[: self.max_faces]:
+            faces.append(Face(box=box, score=score, landmarks=marks, attributes=self.attributes(rgb, box)))
+        faces.sort(key=lambda f: f.box.x)
         return faces
 
     def mesh(self, rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray] | None:
