@@ -11,7 +11,6 @@ detectors. Prints a table and writes bench/results/images.json.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource

@@ -16,8 +16,16 @@ from tamis.config import Settings
 from tamis.content import sniff
 from tamis.content.image import HEIF_SUPPORTED
 from tamis.engine import Engine
-from tamis.errors import (CorruptInputError, DecompressionBombError, EmptyInputError, InputError,
-                          InputNotFoundError, TooLargeError, TooSmallError, UnsupportedFormatError)
+from tamis.errors import (
+    CorruptInputError,
+    DecompressionBombError,
+    EmptyInputError,
+    InputError,
+    InputNotFoundError,
+    TooLargeError,
+    TooSmallError,
+    UnsupportedFormatError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +84,7 @@ def test_animated_gif_is_sampled_with_frame_indices(loader):
 def test_unusual_modes_become_rgb(loader, mode):
     img = Image.fromarray(noise_image(40, 30)).convert(mode if mode != "I;16" else "I")
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(img.convert("L"), np.uint16) * 200)).convert("I;16")
+        img = Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 200).convert("I;16")
     buf = io.BytesIO()
     img.save(buf, format="TIFF" if mode in ("CMYK", "I;16") else "PNG")
     content = loader.open(buf.getvalue())

@@ -46,6 +46,7 @@ def check_output(det: Detector, content: ImageContent, out: Output) -> None:
             assert a.value in (True, False, None) and 0.0 <= a.confidence <= 1.0
         for x, y in face.landmarks.values():
             assert -content.width * 0.2 <= x <= content.width * 1.2
+            assert -content.height * 0.2 <= y <= content.height * 1.2
 
 
 def test_declarations():

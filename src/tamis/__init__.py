@@ -18,9 +18,18 @@ from typing import Any
 from tamis.config import Settings, load_settings
 from tamis.content.base import Source
 from tamis.engine import Engine
-from tamis.errors import (CorruptInputError, DecompressionBombError, EmptyInputError, InputError,
-                          ModelIntegrityError, PolicyError, ProhibitedAttributeError, TamisError,
-                          TooLargeError, UnsupportedFormatError)
+from tamis.errors import (
+    CorruptInputError,
+    DecompressionBombError,
+    EmptyInputError,
+    InputError,
+    ModelIntegrityError,
+    PolicyError,
+    ProhibitedAttributeError,
+    TamisError,
+    TooLargeError,
+    UnsupportedFormatError,
+)
 from tamis.policy import Policy, load_policy
 from tamis.results import Action, Decision, Face, Finding, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, LABELS

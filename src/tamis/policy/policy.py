@@ -14,7 +14,6 @@ from tamis.errors import PolicyError, TamisError
 from tamis.results import Action, Decision, Finding, Reason
 from tamis.taxonomy import check_label, lineage
 
-
 #: A threshold no score reaches ("never" in a policy file).
 NEVER = math.inf
 

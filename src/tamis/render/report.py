@@ -7,9 +7,7 @@ import html
 import io
 import json
 from collections import Counter
-from datetime import datetime, timezone
-
-from PIL import Image
+from datetime import UTC, datetime
 
 from tamis.render.images import annotate
 from tamis.results import ScanResult
@@ -30,7 +28,8 @@ main{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:
 .card h2{font-size:14px;margin:0 0 6px;word-break:break-all}
 .badge{display:inline-block;border-radius:4px;padding:1px 8px;color:#fff;font-weight:600}
 .allow{background:#2e7d32}.review{background:#ef8f00}.block{background:#c62828}.error{background:#6a1b9a}
-table{border-collapse:collapse;width:100%;margin-top:6px}td,th{text-align:left;padding:2px 4px;border-bottom:1px solid #eee}
+table{border-collapse:collapse;width:100%;margin-top:6px}
+td,th{text-align:left;padding:2px 4px;border-bottom:1px solid #eee}
 pre{white-space:pre-wrap;background:#f4f5f7;padding:6px;margin:6px 0 0;font-size:12px}
 .muted{color:#666;font-size:12px}
 """
@@ -119,7 +118,7 @@ def render_report(cards: list[str], counts: Counter, title: str = "tamis scan re
     """The whole page around ``cards`` (from :func:`card`)."""
     e = html.escape
     total = sum(counts.values())
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     buttons = [("all", f"all {total}")] + [(a, f"{a} {counts.get(a, 0)}")
                                           for a in ("block", "review", "allow", "error")]
     nav = "".join(f'<button data-filter="{k}"{" class=on" if k == "all" else ""}>{e(t)}</button>'
