@@ -89,7 +89,7 @@ def test_models_lists_every_model_with_sha():
     rows = json.loads(r.stdout)
     assert {"open_nsfw", "blazeface_full_range", "ppocrv6_det_small"} <= {x["model"] for x in rows}
     assert all(len(x["sha256"]) == 64 for x in rows)
-    assert all(x["status"] == "ok" for x in rows if x["version"])
+    assert all(x["status"] == "ok" and x["loads"] is True for x in rows if x["version"])
 
 
 def test_labels_and_policy_commands():

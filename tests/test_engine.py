@@ -109,3 +109,17 @@ def test_parallel_scan_keeps_order_and_errors(samples):
     results = list(scan_parallel(sources, 2, settings=Settings(detectors=("barcodes",), threads=1)))
     assert [r.action for r in results] == ["allow", "error", "allow"]
     assert results[2].findings[0].data["payload"] == "4006381333931"
+
+
+def test_blur_faces_changes_only_the_face(samples):
+    import numpy as np
+
+    original = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(samples / "astronaut_portrait.jpg"))
+    blurred = np.asarray(tamis.blur_faces(samples / "astronaut_portrait.jpg"))
+    face = tamis.scan(samples / "astronaut_portrait.jpg", detectors=["faces"]).faces[0].box
+    diff = np.abs(original.astype(int) - blurred.astype(int)).sum(axis=2)
+    cy, cx = int(face.y + face.h / 2), int(face.x + face.w / 2)
+    assert diff[cy - 10:cy + 10, cx - 10:cx + 10].mean() > 10  # the face changed
+    assert diff[400:, :].mean() == 0 and diff[:, :100].mean() == 0  # far from it, nothing did
+    pixelated = np.asarray(tamis.blur_faces(samples / "astronaut_portrait.jpg", mode="pixelate"))
+    assert not np.array_equal(pixelated, blurred)

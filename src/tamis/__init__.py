@@ -71,13 +71,32 @@ def scan(source: Source, *, name: str | None = None, policy: Any = None, profile
     return eng.scan(source, name=name)
 
 
+def blur_faces(source: Source, *, mode: str = "blur", name: str | None = None):
+    """A PIL copy of the image with every detected face blurred (or ``mode="pixelate"``).
+
+    For an animation, the copy is of its first frame. Bad input raises an :class:`InputError`.
+    """
+    from PIL import Image
+
+    from tamis.render import redact_faces
+
+    eng = engine(detectors=("faces",))
+    content = eng.open(source, name)
+    result = eng.analyze([content])[0]
+    if result.error:
+        raise TamisError(result.error["message"])
+    frame = content.frames[0]
+    boxes = [f.box for f in result.faces if f.frame in (None, frame.index)]
+    return Image.fromarray(redact_faces(frame.rgb, boxes, mode))
+
+
 def scan_many(sources: Iterable[Source], **options: Any) -> Iterator[ScanResult]:
     """Scan many inputs; bad inputs give results with ``error`` set instead of raising."""
     return engine(**options).scan_many(sources)
 
 
 __all__ = [
-    "scan", "scan_many", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
+    "scan", "scan_many", "blur_faces", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
     "ScanResult", "Finding", "Face", "Decision", "Action", "LABELS", "FACE_ATTRIBUTES",
     "TamisError", "InputError", "CorruptInputError", "DecompressionBombError", "EmptyInputError",
     "TooLargeError", "UnsupportedFormatError", "PolicyError", "ProhibitedAttributeError",

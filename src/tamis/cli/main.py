@@ -229,44 +229,51 @@ def _print_table(results, sink) -> None:
 @app.command()
 def models(
     format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-    check: Annotated[bool, typer.Option(help="Load each model (slower), not only hash its file.")] = False,
+    load: Annotated[bool, typer.Option(help="Also load each model (--no-load: only check files).")] = True,
 ) -> None:
-    """List every model: package, version, licence, SHA-256, and whether it loads."""
+    """List every model: package, version, licences, SHA-256, and whether it loads."""
     from tamis.detectors import REGISTRY
 
     rows = []
     failed = False
     for det_name, cls in REGISTRY.items():
         det = cls()
+        det_rows = []
         for m in cls.models:
             status = "ok"
             try:
                 m.verify()
             except TamisError as exc:
-                status, failed = f"{exc.code}: {exc.message}", not m.optional_extra or failed
-            rows.append(dict(detector=det_name, model=m.name, package=m.distribution,
-                             version=m.package_version, licence_code=m.licence_code,
-                             licence_weights=m.licence_weights, sha256=m.sha256,
-                             detects=m.detects, optional_extra=m.optional_extra, status=status))
-        if check and all(r["status"] == "ok" for r in rows if r["detector"] == det_name):
+                status = f"{exc.code}: {exc.message}"
+                failed = failed or not m.optional_extra
+            det_rows.append(dict(detector=det_name, model=m.name, package=m.distribution,
+                                 version=m.package_version, licence_code=m.licence_code,
+                                 licence_weights=m.licence_weights, sha256=m.sha256,
+                                 detects=m.detects, optional_extra=m.optional_extra, status=status,
+                                 loads=None))
+        if load and det_rows and all(r["status"] == "ok" for r in det_rows):
             try:
                 det.load()
-            except Exception as exc:  # noqa: BLE001
-                failed = True
-                for r in rows:
-                    if r["detector"] == det_name:
-                        r["status"] = f"load failed: {exc}"
+                loads = True
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                loads, failed = False, True
+                for r in det_rows:
+                    r["status"] = f"load failed: {exc}"
+            for r in det_rows:
+                r["loads"] = loads
+        rows.extend(det_rows)
     if format == "json":
         print(json.dumps(rows, indent=2))
     else:
         table = Table(header_style="bold")
-        for col in ("detector", "model", "package", "licence", "sha256", "status"):
+        for col in ("detector", "model", "package", "licence (weights)", "sha256", "status"):
             table.add_column(col, overflow="fold")
         for r in rows:
             lic = r["licence_weights"] + (f" [extra: {r['optional_extra']}]" if r["optional_extra"] else "")
-            status = "[green]ok[/green]" if r["status"] == "ok" else f"[red]{r['status']}[/red]"
+            status = "[green]ok, loads[/green]" if r["loads"] else (
+                "[green]file ok[/green]" if r["status"] == "ok" else f"[red]{escape(r['status'])}[/red]")
             table.add_row(r["detector"], r["model"], f"{r['package']} {r['version'] or '(not installed)'}",
-                          lic, r["sha256"][:16] + "…", status)
+                          escape(lic), r["sha256"], status)
         out.print(table)
     if failed:
         raise typer.Exit(EXIT_ERROR)
