@@ -128,3 +128,34 @@ def test_missing_optional_package_is_reported_not_crashing():
     for name in MISSING:
         ok, why = REGISTRY[name]().available()
         assert not ok and "install" in why
+
+
+def test_models_load_and_run_without_network(monkeypatch, samples):
+    """No detector reaches for the network: weights come from installed packages only."""
+    import socket
+
+    def refuse(*_a, **_k):
+        raise AssertionError("a detector tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    from tamis.config import Settings
+    from tamis.engine import Engine
+
+    opener = Engine(Settings(), detectors=[])
+    content = opener.open(samples / "scam_banner.png")
+    for cls in AVAILABLE.values():
+        det = cls()
+        det.load()
+        det.analyze([content])
+
+
+def test_optional_extra_joins_defaults_only_when_installed(monkeypatch):
+    from tamis.detectors import build_detectors
+    from tamis.detectors.nudity import NudityDetector
+
+    monkeypatch.setattr(NudityDetector, "available", lambda self: (False, "not installed"))
+    assert "nudity" not in [d.name for d in build_detectors()]
+    monkeypatch.setattr(NudityDetector, "available", lambda self: (True, "ok"))
+    assert "nudity" in [d.name for d in build_detectors()]
