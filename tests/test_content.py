@@ -155,3 +155,13 @@ def test_batch_goes_on_after_bad_inputs(engine, samples):
     assert results[0].ok and results[4].ok
     qr = [f for f in results[4].findings if f.label == "qr_code"]
     assert qr[0].data["payload"].startswith("https://pay.example.com/")
+
+
+def test_animated_webp_is_sampled(loader):
+    frames = [Image.new("RGB", (48, 48), (0, i * 20, 0)) for i in range(6)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], duration=80, lossless=True)
+    content = Engine(Settings(max_frames=3), detectors=[]).open(buf.getvalue())
+    assert content.media_type == "image/webp" and content.frame_count == 6
+    assert [f.index for f in content.frames] == [0, 2, 5]
+    assert content.frames[-1].rgb[24, 24, 1] > content.frames[0].rgb[24, 24, 1]

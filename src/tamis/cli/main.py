@@ -25,6 +25,8 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+#: Below this many files, starting worker processes (about 1.5 s) costs more than it saves.
+AUTO_WORKERS_FROM = 8
 _HIDDEN = (".", "_")
 
 
@@ -97,7 +99,8 @@ def scan(
     blur_faces: Annotated[Optional[Path], typer.Option(help="Write face-blurred copies here.")] = None,
     pixelate: Annotated[bool, typer.Option(help="Pixelate faces instead of blurring.")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write an HTML report (with pictures) here.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (0 = one per core).")] = 1,
+    workers: Annotated[int, typer.Option(
+        help="Worker processes (0 = one per core when there are 8 files or more).")] = 0,
     ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
 ) -> None:
@@ -122,7 +125,8 @@ def scan(
 
     files = expand_paths(paths)
     keep = bool(annotate or blur_faces or report)
-    workers = workers or (os.cpu_count() or 1)
+    if workers == 0:
+        workers = (os.cpu_count() or 1) if len(files) >= AUTO_WORKERS_FROM else 1
     if workers > 1 and len(files) > 1:
         from tamis.engine.pool import scan_parallel
 
