@@ -124,3 +124,13 @@ def test_blur_faces_changes_only_the_face(samples):
     assert diff[400:, :].mean() == 0 and diff[:, :100].mean() == 0  # far from it, nothing did
     pixelated = np.asarray(tamis.blur_faces(samples / "astronaut_portrait.jpg", mode="pixelate"))
     assert not np.array_equal(pixelated, blurred)
+
+
+def test_python_api_takes_a_policy_object_or_file(samples, tmp_path):
+    strict = tamis.load_policy(None, "strict")
+    r = tamis.scan(samples / "qr_payment.png", policy=strict, detectors=["barcodes"])
+    assert r.decision.action is tamis.Action.REVIEW and r.decision.policy == "strict"
+    p = tmp_path / "p.yaml"
+    p.write_text("version: 1\nlabels:\n  qr_code: {enabled: true, review: 0.2, block: 0.9}\n")
+    r = tamis.scan(samples / "qr_payment.png", policy=p, detectors=["barcodes"])
+    assert r.decision.action is tamis.Action.BLOCK

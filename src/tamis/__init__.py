@@ -39,9 +39,17 @@ __version__ = "0.1.0"
 _engines: dict[tuple, Engine] = {}
 
 
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, set, tuple)):
+        return tuple(value)
+    if isinstance(value, Policy):
+        return ("policy", id(value))
+    return value
+
+
 def engine(**options: Any) -> Engine:
     """A shared engine for these options (built once per process)."""
-    key = tuple(sorted((k, tuple(v) if isinstance(v, (list, set)) else v) for k, v in options.items()))
+    key = tuple(sorted((k, _hashable(v)) for k, v in options.items()))
     if key not in _engines:
         labels = options.pop("labels", None)
         face_attributes = options.pop("face_attributes", None)

@@ -16,19 +16,13 @@ class BarcodeDetector(Detector):
     name = "barcodes"
     version = "zxing-cpp-1"
     labels = frozenset({"qr_code"})
+    requires = ("zxingcpp",)
     description = "QR codes and barcodes, with decoded payloads"
 
     def _load(self) -> None:
         import zxingcpp
 
         self._zx = zxingcpp
-
-    def available(self) -> tuple[bool, str]:
-        try:
-            import zxingcpp  # noqa: F401
-        except ImportError:
-            return False, "zxing-cpp is not installed"
-        return True, "ok"
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()

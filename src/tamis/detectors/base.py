@@ -9,6 +9,7 @@ descriptions, never decisions: the policy decides.
 from __future__ import annotations
 
 import abc
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -40,6 +41,8 @@ class Detector(abc.ABC):
     kinds: ClassVar[frozenset[str]] = frozenset({"image"})
     #: Model files it loads, each checked against its recorded SHA-256.
     models: ClassVar[tuple[ModelFile, ...]] = ()
+    #: Import names of packages it needs besides those holding its model files.
+    requires: ClassVar[tuple[str, ...]] = ()
     #: Run by default (an optional extra is not).
     default: ClassVar[bool] = True
     #: One line for `tamis models` and the docs.
@@ -67,6 +70,9 @@ class Detector(abc.ABC):
 
     def available(self) -> tuple[bool, str]:
         """Whether the packages this detector needs are installed (without loading them)."""
+        for module in self.requires:
+            if importlib.util.find_spec(module) is None:
+                return False, f"the package that provides '{module}' is not installed"
         for model in self.models:
             ok, why = model.available()
             if not ok:

@@ -27,14 +27,8 @@ def pdq(rgb: np.ndarray) -> tuple[str, int]:
 class HashDetector(Detector):
     name = "hashes"
     version = "md5-sha256-pdq-1"
+    requires = ("pdqhash",)
     description = "MD5, SHA-256 and PDQ (with quality)"
-
-    def available(self) -> tuple[bool, str]:
-        try:
-            import pdqhash  # noqa: F401
-        except ImportError:
-            return False, "pdqhash is not installed"
-        return True, "ok"
 
     def analyze_one(self, content: Content) -> Output:
         md5 = hashlib.md5(content.data, usedforsecurity=False).hexdigest()
