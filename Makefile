@@ -2,6 +2,7 @@
 #   make demo   installs tamis into .venv and scans the bundled samples
 #   make test   installs tamis with its test tools and runs every test
 VENV ?= .venv
+export VENV
 BIN := $(VENV)/bin
 
 .PHONY: demo test bench lint clean
