@@ -134,3 +134,12 @@ def test_python_api_takes_a_policy_object_or_file(samples, tmp_path):
     p.write_text("version: 1\nlabels:\n  qr_code: {enabled: true, review: 0.2, block: 0.9}\n")
     r = tamis.scan(samples / "qr_payment.png", policy=p, detectors=["barcodes"])
     assert r.decision.action is tamis.Action.BLOCK
+
+
+def test_single_scan_raises_the_detector_error():
+    from tamis.errors import DetectorError
+
+    eng = Engine(Settings(), detectors=[Exploding()])
+    with pytest.raises(DetectorError, match="boom") as info:
+        eng.scan(png_bytes(colour=(255, 0, 0)))
+    assert info.value.code == "detector_error"

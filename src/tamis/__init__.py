@@ -21,6 +21,7 @@ from tamis.engine import Engine
 from tamis.errors import (
     CorruptInputError,
     DecompressionBombError,
+    DetectorError,
     EmptyInputError,
     InputError,
     ModelIntegrityError,
@@ -92,7 +93,7 @@ def blur_faces(source: Source, *, mode: str = "blur", name: str | None = None):
     content = eng.open(source, name)
     result = eng.analyze([content])[0]
     if result.error:
-        raise TamisError(result.error["message"])
+        raise DetectorError(result.error["message"])
     frame = content.frames[0]
     boxes = [f.box for f in result.faces if f.frame in (None, frame.index)]
     return Image.fromarray(redact_faces(frame.rgb, boxes, mode))
@@ -107,6 +108,6 @@ __all__ = [
     "scan", "scan_many", "blur_faces", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
     "ScanResult", "Finding", "Face", "Decision", "Action", "LABELS", "FACE_ATTRIBUTES",
     "TamisError", "InputError", "CorruptInputError", "DecompressionBombError", "EmptyInputError",
-    "TooLargeError", "UnsupportedFormatError", "PolicyError", "ProhibitedAttributeError",
+    "TooLargeError", "UnsupportedFormatError", "PolicyError", "ProhibitedAttributeError", "DetectorError",
     "ModelIntegrityError", "__version__",
 ]

@@ -107,6 +107,12 @@ class ModelUnavailableError(ModelError):
     code = "model_unavailable"
 
 
+class DetectorError(TamisError):
+    """A detector failed on one input (the other inputs of a batch go on)."""
+
+    code = "detector_error"
+
+
 class DetectorContractError(TamisError):
     """A detector broke the detector contract (label outside its list, score out of range...)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from tamis.errors import DetectorContractError
@@ -195,7 +195,7 @@ class Hashes:
         })
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     ALLOW = "allow"
     REVIEW = "review"
     BLOCK = "block"

@@ -12,7 +12,7 @@ from tamis.content.base import Content, Source, read_source
 from tamis.content.image import load_image
 from tamis.content.sniff import sniff
 from tamis.detectors import Detector, build_detectors
-from tamis.errors import DetectorContractError, InputError, TamisError, UnsupportedFormatError
+from tamis.errors import DetectorContractError, DetectorError, InputError, TamisError, UnsupportedFormatError
 from tamis.policy import Policy, load_policy
 from tamis.results import Face, Finding, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels
@@ -73,7 +73,8 @@ class Engine:
         result = self.analyze([content])[0]
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         if result.error:
-            raise TamisError(result.error["message"])
+            cls = DetectorContractError if result.error["code"] == DetectorContractError.code else DetectorError
+            raise cls(result.error["message"])
         return result
 
     def scan_many(self, sources: Iterable[Source], batch_size: int = 8,
@@ -132,9 +133,8 @@ class Engine:
                         outputs.extend(det.analyze([contents[i]]))
                     except Exception as exc:  # noqa: BLE001
                         log.exception("detector %s failed on %s", det.name, contents[i].name)
-                        results[i].error = {"code": "detector_error",
-                                            "message": f"{contents[i].name}: detector {det.name} "
-                                                       f"failed: {exc}"}
+                        results[i].error = DetectorError(
+                            f"{contents[i].name}: detector {det.name} failed: {exc}").to_dict()
                         failed.add(i)
                         outputs.append(None)
             per_item = (time.perf_counter() - start) * 1000 / len(idx)

@@ -124,6 +124,17 @@ def _parse_labels(node: yaml.Node, base: dict[str, Rule], src: str) -> dict[str,
     return rules
 
 
+def _profile_rules(node: yaml.Node, rules: dict[str, Rule], name: str, src: str) -> dict[str, Rule]:
+    """The rules of profile ``name``: its ``labels`` applied on top of ``rules``."""
+    out = rules
+    for key_node, value_node in _mapping(node, f"profile {name}", src):
+        if _scalar(key_node, src) != "labels":
+            raise PolicyError(f"profile {name}: unknown key {_scalar(key_node, src)!r} (use labels)",
+                              src, _line(key_node))
+        out = _parse_labels(value_node, out, src)
+    return out
+
+
 def parse_policy(text: str, src: str, profile: str | None = None,
                  base: dict[str, Rule] | None = None) -> Policy:
     """Parse a policy document; ``profile`` selects one of its ``profiles`` on top of ``labels``."""
@@ -150,24 +161,13 @@ def parse_policy(text: str, src: str, profile: str | None = None,
                 profiles[_scalar(p_key, src)] = p_value
         else:
             raise PolicyError(f"unknown key {key!r} (use version, labels, profiles)", src, _line(key_node))
+    # Every profile is built (and so checked) now: a mistake shows when the file loads.
+    built = {name: _profile_rules(node, rules, name, src) for name, node in profiles.items()}
     name = "default"
     if profile and profile != "default":
-        if profile not in profiles:
+        if profile not in built:
             raise PolicyError(f"no profile {profile!r} (profiles: {', '.join(profiles) or 'none'})", src)
-        for p_key, p_value in _mapping(profiles[profile], f"profile {profile}", src):
-            if _scalar(p_key, src) != "labels":
-                raise PolicyError(f"profile {profile}: unknown key {_scalar(p_key, src)!r} (use labels)",
-                                  src, _line(p_key))
-            rules = _parse_labels(p_value, rules, src)
-        name = profile
-    else:
-        # Check every profile now, so a mistake shows when the file is loaded, not when used.
-        for pname, pnode in profiles.items():
-            for p_key, p_value in _mapping(pnode, f"profile {pname}", src):
-                if _scalar(p_key, src) != "labels":
-                    raise PolicyError(f"profile {pname}: unknown key {_scalar(p_key, src)!r} (use labels)",
-                                      src, _line(p_key))
-                _parse_labels(p_value, rules, src)
+        rules, name = built[profile], profile
     return Policy(rules=rules, name=name, source=src, profiles=tuple(profiles))
 
 
