@@ -108,3 +108,15 @@ def test_installed_entry_point_runs(samples):
 @pytest.mark.parametrize("args", [["scan"], ["scan", "x", "--format", "xml"]])
 def test_usage_errors(args):
     assert run(*args).exit_code == 2
+
+
+def test_output_folder_is_created_and_unwritable_output_is_exit_2(samples, tmp_path):
+    out = tmp_path / "new" / "deeper" / "r.json"
+    r = run("scan", samples / "cat.jpg", "-f", "json", "-o", out, "--detectors", "hashes")
+    assert r.exit_code == 0 and json.loads(out.read_text())[0]["hashes"]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = subprocess.run([sys.executable, "-m", "tamis.cli.main", "scan", str(samples / "cat.jpg"),
+                           "-o", str(blocker / "r.json"), "--detectors", "hashes"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "error" in proc.stderr

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from tamis.errors import TamisError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tamis: self-hosted content safety. Scan images for risky content.")
 # Not on a terminal (a pipe, a file, CI logs): wide enough that paths are not folded.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -136,6 +136,8 @@ def scan(
         engine = Engine(**options)
         stream = engine.scan_many((_source(p) for p in files), keep_content=keep)
 
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
     sink = output.open("w", encoding="utf-8") if output else None
     results = []
     cards: list[str] = []
@@ -329,6 +331,15 @@ def main() -> None:
         app()
     except TamisError as exc:  # an error no command caught: still one line, exit 2
         err.print(escape(f"error [{exc.code}] {exc.message}"), highlight=False)
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:  # an output file or folder that cannot be written
+        err.print(escape(f"error [os_error] {exc}"), highlight=False)
+        sys.exit(EXIT_ERROR)
+    except Exception:  # a bug: show it, and never exit 1, which means "flagged"
+        import traceback
+
+        traceback.print_exc()
+        err.print("internal error: please report it with the traceback above", highlight=False)
         sys.exit(EXIT_ERROR)
 
 
