@@ -116,7 +116,9 @@ def _bomb() -> bytes:
 
 HOSTILE = [
     ("empty", b"", EmptyInputError),
-    ("text named as image", b"hello, this is not an image\n", UnsupportedFormatError),
+    ("malformed utf-8 text", "a normal sentence, then ".encode() + b"\xff\xfe bad bytes", CorruptInputError),
+    ("text with NUL bytes", b"hello\x00world", UnsupportedFormatError),
+    ("whitespace-only text", b"   \n\t  \n", EmptyInputError),
     ("random bytes", bytes(range(256)) * 4, UnsupportedFormatError),
     ("jpeg magic then garbage", b"\xff\xd8\xff\xe0" + b"\x13" * 500, CorruptInputError),
     ("truncated jpeg", jpeg_bytes(noise_image(200, 200))[:1500], CorruptInputError),

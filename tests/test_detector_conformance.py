@@ -9,6 +9,7 @@ import pytest
 
 from conftest import noise_image
 from tamis.content.image import Frame, ImageContent
+from tamis.content.text import TextContent
 from tamis.detectors import REGISTRY, Detector
 from tamis.detectors.base import Output
 from tamis.errors import ModelIntegrityError
@@ -25,6 +26,15 @@ def detector(request) -> Detector:
     return det
 
 
+TEXTS = ["hello", "Call me at +1 202 555 0143 or mail a@example.com", "x" * 200_000,
+         "مرحبا بالعالم 🙂 \u202e reversed", "\t\n  \x0b odd  whitespace \x1f", "日本語のテキストです。" * 50,
+         "fr33 m0ney " * 1000]
+
+
+def text_of(text: str, name="test") -> TextContent:
+    return TextContent(kind="text", name=name, media_type="text/plain", data=text.encode(), text=text)
+
+
 def content_of(rgb: np.ndarray, name="test") -> ImageContent:
     return ImageContent(kind="image", name=name, media_type="image/png", data=rgb.tobytes(),
                         width=rgb.shape[1], height=rgb.shape[0], frames=[Frame(0, rgb)])
@@ -38,6 +48,9 @@ def check_output(det: Detector, content: ImageContent, out: Output) -> None:
         assert f.detector == det.name and f.model_version == det.version
         if f.location.box is not None:
             assert f.location.box.inside(content.width, content.height), f.location.box
+    for f in out.findings:
+        if f.location.span is not None:
+            assert 0 <= f.location.span.start < f.location.span.end <= len(content.text)
     for face in out.faces:
         assert face.box.inside(content.width, content.height)
         assert 0.0 <= face.score <= 1.0
@@ -71,30 +84,42 @@ def test_load_is_idempotent(detector):
     assert detector.loaded
 
 
-def test_batch_equals_one_by_one(detector, samples):
+def _inputs(detector, samples):
     from tamis.config import Settings
     from tamis.engine import Engine
 
     opener = Engine(Settings(), detectors=[])
-    contents = [opener.open(samples / n) for n in ("astronaut_portrait.jpg", "qr_payment.png", "cat.jpg")]
+    if "text" in detector.kinds:
+        return [text_of(t) for t in TEXTS[:2]] + [opener.open((samples / "../../README.md").resolve())]
+    return [opener.open(samples / n) for n in ("astronaut_portrait.jpg", "qr_payment.png", "cat.jpg")]
+
+
+def test_batch_equals_one_by_one(detector, samples):
+    contents = _inputs(detector, samples)
     batch = detector.analyze(contents)
     assert len(batch) == len(contents)
     for content, out in zip(contents, batch):
         check_output(detector, content, out)
-        single = detector.analyze([opener.open(content.data, name=content.name)])[0]
+        single = detector.analyze([content])[0]
         assert [(f.label, round(f.score, 3)) for f in single.findings] == \
                [(f.label, round(f.score, 3)) for f in out.findings]
         assert len(single.faces) == len(out.faces)
 
 
-@pytest.mark.parametrize("rgb", [
+DEGENERATE_IMAGES = [
     np.zeros((16, 16, 3), np.uint8),
     np.full((64, 2000, 3), 255, np.uint8),
     np.full((2000, 40, 3), 30, np.uint8),
     noise_image(320, 240),
-], ids=["tiny-black", "wide-white", "tall-dark", "noise"])
-def test_degenerate_images_are_handled(detector, rgb):
-    content = content_of(rgb)
+]
+
+
+@pytest.mark.parametrize("case", range(max(len(DEGENERATE_IMAGES), len(TEXTS))))
+def test_degenerate_inputs_are_handled(detector, case):
+    if "text" in detector.kinds:
+        content = text_of(TEXTS[case % len(TEXTS)])
+    else:
+        content = content_of(DEGENERATE_IMAGES[case % len(DEGENERATE_IMAGES)])
     (out,) = detector.analyze([content])
     check_output(detector, content, out)
 
@@ -144,11 +169,12 @@ def test_models_load_and_run_without_network(monkeypatch, samples):
     from tamis.engine import Engine
 
     opener = Engine(Settings(), detectors=[])
-    content = opener.open(samples / "scam_banner.png")
+    image = opener.open(samples / "scam_banner.png")
+    text = text_of("mail me at a@example.com, +1 202 555 0143")
     for cls in AVAILABLE.values():
         det = cls()
         det.load()
-        det.analyze([content])
+        det.analyze([text if "text" in det.kinds else image])
 
 
 def test_optional_extra_joins_defaults_only_when_installed(monkeypatch):

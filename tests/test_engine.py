@@ -97,7 +97,9 @@ def test_python_api_raises_specific_errors():
     with pytest.raises(tamis.EmptyInputError):
         tamis.scan(b"")
     with pytest.raises(tamis.UnsupportedFormatError):
-        tamis.scan(b"just some text")
+        tamis.scan(b"\x01\x02\x03 binary \x00\x00 stuff")
+    with pytest.raises(tamis.CorruptInputError, match="malformed UTF-8"):
+        tamis.scan("déjà vu, a text that then breaks ".encode() + b"\xc3\x28")
     with pytest.raises(TamisError):
         tamis.scan(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
 

@@ -99,13 +99,28 @@ def blur_faces(source: Source, *, mode: str = "blur", name: str | None = None):
     return Image.fromarray(redact_faces(frame.rgb, boxes, mode))
 
 
+def scan_text(text: str | Iterable[str], *, policy: Any = None, profile: str | None = None,
+              detectors: Iterable[str] | None = None,
+              labels: Iterable[str] | None = None) -> ScanResult | list[ScanResult]:
+    """Scan one text (returns a :class:`ScanResult`) or many (returns a list, in order).
+
+    In a batch, a bad text (NUL characters, too long, empty) gives a result with ``error``
+    set; a single bad text raises its :class:`InputError`.
+    """
+    eng = engine(policy=policy, profile=profile, detectors=tuple(detectors) if detectors else None,
+                 labels=tuple(labels) if labels else None)
+    if isinstance(text, str):
+        return eng.scan(eng.open_text(text))
+    return list(eng.scan_texts(text))
+
+
 def scan_many(sources: Iterable[Source], **options: Any) -> Iterator[ScanResult]:
     """Scan many inputs; bad inputs give results with ``error`` set instead of raising."""
     return engine(**options).scan_many(sources)
 
 
 __all__ = [
-    "scan", "scan_many", "blur_faces", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
+    "scan", "scan_many", "scan_text", "blur_faces", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
     "ScanResult", "Finding", "Face", "Decision", "Action", "LABELS", "FACE_ATTRIBUTES",
     "TamisError", "InputError", "CorruptInputError", "DecompressionBombError", "EmptyInputError",
     "TooLargeError", "UnsupportedFormatError", "PolicyError", "ProhibitedAttributeError", "DetectorError",

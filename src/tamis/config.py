@@ -33,6 +33,12 @@ class Settings:
     max_pixels: int = 40_000_000
     #: Smallest image side accepted, in pixels.
     min_side: int = 8
+    #: Longest text accepted, in characters.
+    max_text_chars: int = 1_000_000
+    #: Region for phone numbers written without a country code (ISO 3166 alpha-2).
+    phone_region: str = "US"
+    #: Blocklist files or folders, besides $TAMIS_HOME/blocklists/.
+    blocklists: tuple[Path, ...] = ()
     #: Frames sampled from an animated GIF/WebP.
     max_frames: int = 8
     #: Names of detectors to run; empty means all default detectors.
@@ -59,10 +65,11 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
     try:
         if name in ("home", "policy"):
             return Path(os.path.expanduser(str(raw))) if raw not in (None, "") else None
-        if name == "detectors":
-            if isinstance(raw, str):
-                return tuple(d.strip() for d in raw.split(",") if d.strip())
-            return tuple(str(d) for d in raw)
+        if name in ("detectors", "blocklists"):
+            items = [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else raw
+            if name == "blocklists":
+                return tuple(Path(os.path.expanduser(str(d))) for d in items)
+            return tuple(str(d) for d in items)
         if typ is bool:
             if isinstance(raw, bool):
                 return raw

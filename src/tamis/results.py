@@ -249,6 +249,10 @@ class ScanResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: Language of the text (of a text input, or of the text read from an image).
+    language: dict | None = None
+    #: The text with personal data replaced by '*' (same length, so spans still apply).
+    masked_text: str | None = None
     #: The decoded content, kept only when asked for (to draw on it); never serialised.
     content: Any = field(default=None, repr=False, compare=False)
 
@@ -285,6 +289,8 @@ class ScanResult:
             "face_count": len(self.faces) if self.error is None and self.kind == "image" else None,
             "hashes": self.hashes.to_dict() if self.hashes else None,
             "text": self.text.to_dict() if self.text and self.text.lines else None,
+            "language": self.language,
+            "masked_text": self.masked_text,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "error": self.error,
             "notes": self.notes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -86,7 +87,12 @@ _STYLE = {"allow": "green", "review": "yellow", "block": "red", "error": "magent
 
 @app.command()
 def scan(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive) or - for stdin.")],
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="Files (images, text), folders (recursive) or - for stdin.")] = None,
+    text: Annotated[Optional[list[str]], typer.Option("--text", "-t", help="Scan this text (repeatable).")] = None,
+    jsonl: Annotated[Optional[Path], typer.Option(
+        help='Bulk text mode: each line {"id", "text"}; writes {"id", "scores", "decision", "findings"} '
+             "lines in the same order.")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, json or jsonl.")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results here.")] = None,
     policy: Annotated[Optional[Path], typer.Option(help="Policy YAML file.")] = None,
@@ -95,6 +101,8 @@ def scan(
     labels: Annotated[Optional[str], typer.Option(help="Report only these labels.")] = None,
     face_attributes: Annotated[Optional[str], typer.Option(
         help="Face attributes to report (eyes_open, smiling, glasses).")] = None,
+    blocklist: Annotated[Optional[list[Path]], typer.Option(
+        help="Blocklist file or folder (repeatable), besides $TAMIS_HOME/blocklists.")] = None,
     annotate: Annotated[Optional[Path], typer.Option(help="Write annotated copies to this folder.")] = None,
     blur_faces: Annotated[Optional[Path], typer.Option(help="Write face-blurred copies here.")] = None,
     pixelate: Annotated[bool, typer.Option(help="Pixelate faces instead of blurring.")] = False,
@@ -104,26 +112,36 @@ def scan(
     ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
 ) -> None:
-    """Scan images and print findings, faces, hashes and a decision for each."""
+    """Scan images and texts; print findings, faces, text, hashes and a decision for each."""
     from tamis.config import load_settings
     from tamis.engine import Engine
     from tamis.policy import load_policy
-    from tamis.render import card, render_report
 
     if format not in ("table", "json", "jsonl"):
         err.print(f"[red]error[/red] unknown format {format!r} (use table, json or jsonl)")
         raise typer.Exit(EXIT_ERROR)
+    if not (paths or text or jsonl):
+        err.print("[red]error[/red] nothing to scan: give paths, --text or --jsonl")
+        raise typer.Exit(EXIT_ERROR)
     try:
         settings = load_settings(detectors=tuple(_split(detectors) or ()) or None,
-                                 ocr_always=ocr_always or None)
+                                 ocr_always=ocr_always or None,
+                                 blocklists=tuple(blocklist) if blocklist else None)
         pol = load_policy(policy or settings.policy, profile or settings.profile)
         options = dict(settings=settings, policy=pol, labels=_split(labels),
                        face_attributes=_split(face_attributes))
-        Engine(**options)  # validates detectors, labels and attributes before any work
+        engine = Engine(**options)  # validates detectors, labels and attributes before any work
+        for det in engine.detectors:
+            if det.name == "blocklist":
+                det.load()  # a broken blocklist is reported now, not once per input
     except TamisError as exc:
         _fail(exc)
 
-    files = expand_paths(paths)
+    if jsonl:
+        _scan_jsonl(engine, jsonl, output)
+        return
+    files = expand_paths(paths or [])
+    total = len(files) + len(text or [])
     keep = bool(annotate or blur_faces or report)
     if workers == 0:
         workers = (os.cpu_count() or 1) if len(files) >= AUTO_WORKERS_FROM else 1
@@ -133,60 +151,147 @@ def scan(
         options["settings"] = replace(settings, threads=1)
         stream = scan_parallel((_source(p) for p in files), workers, keep_content=keep, **options)
     else:
-        engine = Engine(**options)
         stream = engine.scan_many((_source(p) for p in files), keep_content=keep)
+    if text:
+        stream = itertools.chain(stream, engine.scan_texts((f"--text {i + 1}", t) for i, t in enumerate(text)))
+    sources = itertools.chain(files, (None for _ in text or []))
+    pictures = _Pictures(annotate, blur_faces, "pixelate" if pixelate else "blur", report)
+    _emit(zip(sources, stream), total, format, output, pictures, progress)
 
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    sink = output.open("w", encoding="utf-8") if output else None
-    results = []
-    cards: list[str] = []
-    used: set[str] = set()
-    counts: Counter[str] = Counter()
-    start = time.perf_counter()
+
+class _Pictures:
+    """Annotated copies, redacted copies and report cards, for results that carry content."""
+
+    def __init__(self, annotate_dir, blur_dir, mode, report) -> None:
+        self.annotate_dir, self.blur_dir, self.mode, self.report = annotate_dir, blur_dir, mode, report
+        self.used: set[str] = set()
+        self.cards: list[str] = []
+
+    def add(self, result) -> None:
+        from tamis.render import card
+
+        if result.content is not None and getattr(result.content, "frames", None) and \
+                (self.annotate_dir or self.blur_dir):
+            _write_pictures(result, self.annotate_dir, self.blur_dir, self.mode, self.used)
+        if self.report:
+            self.cards.append(card(result))
+        result.content = None
+
+    def finish(self, counts) -> None:
+        from tamis.render import render_report
+
+        if self.report:
+            self.report.parent.mkdir(parents=True, exist_ok=True)
+            self.report.write_text(render_report(self.cards, counts), encoding="utf-8")
+
+
+def _open_output(output: Optional[Path]):
+    if output is None:
+        return None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return output.open("w", encoding="utf-8")
+
+
+def _emit(items, total: int, format: str, output: Optional[Path], pictures: _Pictures, progress: bool) -> None:
+    """Print (or write) results as they come, the summary line, and exit with 0, 1 or 2."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    sink = _open_output(output)
+    results = []
+    counts: Counter[str] = Counter()
+    start = time.perf_counter()
     bar = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=err, transient=True, disable=not (progress and len(files) > 1))
+                   console=err, transient=True, disable=not (progress and total > 1))
     with bar:
-        task = bar.add_task("scan", total=len(files))
-        for path, result in zip(files, stream):
+        task = bar.add_task("scan", total=total)
+        for path, result in items:
             if path == "-":
                 result.source = "<stdin>"
             counts[result.action] += 1
-            if result.content is not None:
-                if annotate or blur_faces:
-                    _write_pictures(result, annotate, blur_faces, "pixelate" if pixelate else "blur", used)
-            if report:
-                cards.append(card(result))
-            result.content = None
+            pictures.add(result)
             if format == "jsonl":
-                line = json.dumps(result.to_dict(), ensure_ascii=False)
-                print(line, file=sink or sys.stdout, flush=sink is None)
+                print(json.dumps(result.to_dict(), ensure_ascii=False), file=sink or sys.stdout,
+                      flush=sink is None)
             else:
                 results.append(result)
             bar.advance(task)
     elapsed = time.perf_counter() - start
-
     if format == "json":
-        text = json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False)
-        print(text, file=sink or sys.stdout)
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False), file=sink or sys.stdout)
     elif format == "table":
         _print_table(results, sink)
     if sink:
         sink.close()
-    if report:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_report(cards, counts), encoding="utf-8")
+    pictures.finish(counts)
+    _summary(counts, elapsed)
+
+
+def _summary(counts: Counter, elapsed: float) -> None:
     n = sum(counts.values())
     rate = n / elapsed if elapsed > 0 else 0.0
-    summary = (f"{n} scanned in {elapsed:.1f}s ({rate:.1f}/s): {counts['allow']} allow, "
-               f"{counts['review']} review, {counts['block']} block, {counts['error']} error")
-    err.print(summary, highlight=False)
+    err.print(f"{n} scanned in {elapsed:.1f}s ({rate:.1f}/s): {counts['allow']} allow, "
+              f"{counts['review']} review, {counts['block']} block, {counts['error']} error", highlight=False)
     if counts["error"]:
         raise typer.Exit(EXIT_ERROR)
     if counts["review"] or counts["block"]:
         raise typer.Exit(EXIT_FLAGGED)
+
+
+def _read_jsonl(path: Path):
+    """(line number, id, text) per line; a line that is not {"id", "text"} gives an error instead
+    of the text."""
+    from tamis.errors import InputError
+
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                yield lineno, f"line {lineno}", InputError(f"line {lineno}: not a JSON object ({exc})")
+                continue
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                ident = item.get("id", f"line {lineno}") if isinstance(item, dict) else f"line {lineno}"
+                yield lineno, ident, InputError(f"line {lineno}: expected {{\"id\": ..., \"text\": \"...\"}}")
+                continue
+            yield lineno, item.get("id", f"line {lineno}"), item["text"]
+
+
+JSONL_CHUNK = 256
+
+
+def _scan_jsonl(engine, path: Path, output: Optional[Path]) -> None:
+    """Bulk text mode: one output line per input line, in order, errors included. Streams."""
+    if not path.is_file():
+        _fail(TamisError(f"{path}: no such file"))
+    sink = _open_output(output)
+    counts: Counter[str] = Counter()
+    start = time.perf_counter()
+    items = _read_jsonl(path)
+    while chunk := list(itertools.islice(items, JSONL_CHUNK)):
+        good = [i for i, (_, _, value) in enumerate(chunk) if isinstance(value, str)]
+        texts = ((f"line {chunk[i][0]}", chunk[i][2]) for i in good)
+        scanned = dict(zip(good, engine.scan_texts(texts)))
+        for i, (_, ident, value) in enumerate(chunk):
+            line = _jsonl_line(ident, scanned.get(i), value)
+            counts["error" if "error" in line else line["decision"]] += 1
+            print(json.dumps(line, ensure_ascii=False), file=sink or sys.stdout)
+    if sink:
+        sink.close()
+    _summary(counts, time.perf_counter() - start)
+
+
+def _jsonl_line(ident, result, value) -> dict:
+    if result is None:
+        return {"id": ident, "error": value.to_dict()}
+    if result.error:
+        return {"id": ident, "error": result.error}
+    line = {"id": ident, "scores": {k: round(v, 4) for k, v in result.scores().items()},
+            "decision": result.action, "findings": [f.to_dict() for f in result.findings]}
+    if result.language:
+        line["language"] = result.language
+    return line
 
 
 def _picture_stem(source: str, used: set[str]) -> str:
@@ -227,7 +332,7 @@ def _print_table(results, sink) -> None:
             continue
         text = (r.text.text.replace("\n", " | ")[:60] if r.text and r.text.lines else "")
         table.add_row(escape(r.source), f"[{_STYLE[r.action]}]{r.action}[/]", escape(_row_findings(r)),
-                      _row_faces(r), escape(text))
+                      _row_faces(r) if r.kind == "image" else "", escape(text))
     console = Console(file=sink, width=160) if sink else out
     console.print(table)
 

@@ -58,12 +58,17 @@ def sniff(data: bytes) -> Sniffed:
 
 
 def _looks_like_text(data: bytes) -> bool:
+    """UTF-8 text, or text that starts as such and has a bad byte later (reported as
+    malformed UTF-8 by the text loader rather than as an unknown format)."""
     sample = data[:4096]
     if not sample or b"\x00" in sample:
         return False
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the sample's end is still text.
-        return exc.start >= len(sample) - 3
+        if exc.start >= len(sample) - 3:  # a character cut at the sample's end
+            return True
+        prefix = sample[:exc.start].decode("utf-8")
+        printable = sum(c.isprintable() or c.isspace() for c in prefix)
+        return len(prefix) >= 16 and printable >= 0.95 * len(prefix)
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tamis.detectors.barcodes import BarcodeDetector
+from tamis.detectors.blocklist import BlocklistDetector
 from tamis.detectors.base import Detector, Output
 from tamis.detectors.faces import FaceDetector
 from tamis.detectors.hashes import HashDetector
@@ -10,12 +11,13 @@ from tamis.detectors.models import ModelFile
 from tamis.detectors.nsfw import NsfwDetector
 from tamis.detectors.nudity import NudityDetector
 from tamis.detectors.ocr import OcrDetector
+from tamis.detectors.pii import PiiDetector
 from tamis.errors import ConfigError
 
 #: Every detector tamis knows, in the order the engine runs them.
 REGISTRY: dict[str, type[Detector]] = {
     cls.name: cls for cls in (HashDetector, NsfwDetector, NudityDetector, FaceDetector,
-                              BarcodeDetector, OcrDetector)
+                              BarcodeDetector, OcrDetector, PiiDetector, BlocklistDetector)
 }
 
 
@@ -23,9 +25,15 @@ def detector_names(default_only: bool = False) -> list[str]:
     return [n for n, cls in REGISTRY.items() if cls.default or not default_only]
 
 
-def build_detectors(names: tuple[str, ...] | list[str] = (), threads: int = 0,
-                    ocr_always: bool = False) -> list[Detector]:
-    """Construct detectors by name (all default ones when ``names`` is empty). Cheap: no loading."""
+def build_detectors(settings=None) -> list[Detector]:
+    """Construct the detectors the settings name (all default ones when they name none).
+
+    Cheap: nothing is loaded until a detector is first used.
+    """
+    from tamis.config import Settings
+
+    settings = settings or Settings()
+    names = list(settings.detectors)
     if not names:
         names = [n for n, cls in REGISTRY.items() if cls.default]
         # An optional extra joins the defaults when its package is installed.
@@ -34,13 +42,13 @@ def build_detectors(names: tuple[str, ...] | list[str] = (), threads: int = 0,
     if unknown:
         raise ConfigError(f"unknown detector(s): {', '.join(unknown)} "
                           f"(known: {', '.join(REGISTRY)})")
-    out = []
-    for name in REGISTRY:  # registry order, so shared work is done before it is needed
-        if name in names:
-            cls = REGISTRY[name]
-            out.append(cls(threads=threads, always=ocr_always) if cls is OcrDetector
-                       else cls(threads=threads))
-    return out
+    options = {
+        OcrDetector: dict(always=settings.ocr_always),
+        PiiDetector: dict(phone_region=settings.phone_region),
+        BlocklistDetector: dict(files=settings.blocklists, home=settings.home),
+    }
+    return [REGISTRY[name](threads=settings.threads, **options.get(REGISTRY[name], {}))
+            for name in REGISTRY if name in names]  # registry order: shared work comes first
 
 
 def all_models() -> list[tuple[str, ModelFile]]:

@@ -14,13 +14,41 @@ from tamis.content.sniff import sniff
 from tamis.detectors import Detector, build_detectors
 from tamis.errors import DetectorContractError, DetectorError, InputError, TamisError, UnsupportedFormatError
 from tamis.policy import Policy, load_policy
-from tamis.results import Face, Finding, ScanResult
+from tamis.content.text import TextContent, load_text
+from tamis.results import Box, Face, Finding, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels
 
 log = logging.getLogger("tamis")
 
+
+def _placed(finding: Finding, part: TextContent) -> Finding:
+    """A text finding of an OCR part, placed on the image: span, line box, frame, part."""
+    span = finding.location.span
+    lines = [line for start, end, line in part.regions
+             if span is not None and start < span.end and end > span.start]
+    box = None
+    if lines:
+        xs0 = min(line.box.x for line in lines)
+        ys0 = min(line.box.y for line in lines)
+        xs1 = max(line.box.x + line.box.w for line in lines)
+        ys1 = max(line.box.y + line.box.h for line in lines)
+        box = Box(xs0, ys0, xs1 - xs0, ys1 - ys0)
+    loc = replace(finding.location, box=box, part=part.part,
+                  frame=lines[0].frame if lines else finding.location.frame)
+    return replace(finding, location=loc)
+
 #: Kinds tamis reads today; the others are recognised and refused with a clear message.
-SUPPORTED_KINDS = {"image"}
+SUPPORTED_KINDS = {"image", "text"}
+
+
+def _why_not_text(data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        return "it contains NUL bytes"
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"malformed UTF-8 at byte {exc.start}"
+    return "unknown content"
 
 
 class Engine:
@@ -36,9 +64,7 @@ class Engine:
                  face_attributes: Iterable[str] | None = None) -> None:
         self.settings = settings or load_settings()
         self.policy = policy or load_policy(self.settings.policy, self.settings.profile)
-        self.detectors = list(detectors) if detectors is not None else build_detectors(
-            self.settings.detectors, threads=self.settings.threads,
-            ocr_always=self.settings.ocr_always)
+        self.detectors = list(detectors) if detectors is not None else build_detectors(self.settings)
         self.labels = set(check_labels(labels)) if labels else None
         self.face_attributes = (set(check_face_attributes(face_attributes))
                                 if face_attributes is not None else set(FACE_ATTRIBUTES))
@@ -56,19 +82,48 @@ class Engine:
         sniffed = sniff(data)
         if sniffed.kind not in SUPPORTED_KINDS:
             if sniffed.kind == "unknown":
-                raise UnsupportedFormatError(f"{name}: not a recognised image format")
+                raise UnsupportedFormatError(
+                    f"{name}: not a recognised image, and not UTF-8 text ({_why_not_text(data)})")
             raise UnsupportedFormatError(
                 f"{name}: {sniffed.media_type} ({sniffed.kind}) is recognised but this version "
-                f"of tamis scans only images")
+                f"of tamis scans only images and text")
+        if sniffed.kind == "text":
+            return load_text(name, data, self.settings.max_text_chars)
         return load_image(name, data, sniffed.media_type, max_pixels=self.settings.max_pixels,
                           min_side=self.settings.min_side, max_frames=self.settings.max_frames)
 
+    def open_text(self, text: str, name: str = "<text>") -> TextContent:
+        """Text given directly (not bytes), checked against the same limits."""
+        if not isinstance(text, str):
+            raise InputError(f"{name}: expected str, got {type(text).__name__}")
+        return load_text(name, text, self.settings.max_text_chars)
+
+    def scan_texts(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 64) -> Iterator[ScanResult]:
+        """Scan texts given as strings (or (name, text) pairs); bad ones give error results."""
+        def contents():
+            for i, item in enumerate(texts):
+                name, text = item if isinstance(item, tuple) else (f"<text {i}>", item)
+                yield name, text
+        pending: list = []
+        n = 0
+        for name, text in contents():
+            try:
+                pending.append((self.open_text(text, name), 0.0))
+                n += 1
+            except InputError as exc:
+                pending.append(ScanResult(source=name, kind="text", error=exc.to_dict()))
+            if n >= batch_size:
+                yield from self._finish(pending, False)
+                pending, n = [], 0
+        yield from self._finish(pending, False)
+
     # -- scanning ---------------------------------------------------------------------
 
-    def scan(self, source: Source, name: str | None = None) -> ScanResult:
-        """Scan one input. Raises a :class:`~tamis.errors.InputError` for bad input."""
+    def scan(self, source: Source | Content, name: str | None = None) -> ScanResult:
+        """Scan one input (or content already opened). Raises an
+        :class:`~tamis.errors.InputError` for bad input."""
         start = time.perf_counter()
-        content = self.open(source, name)
+        content = source if isinstance(source, Content) else self.open(source, name)
         decode_ms = (time.perf_counter() - start) * 1000
         result = self.analyze([content])[0]
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
@@ -116,9 +171,39 @@ class Engine:
         return ScanResult(source=name, error=exc.to_dict())
 
     def analyze(self, contents: list[Content]) -> list[ScanResult]:
-        """Run every detector that accepts each content, then apply the policy."""
+        """Run every detector that accepts each content, then apply the policy.
+
+        Text found inside a content (OCR of an image) goes through the text detectors as a
+        part of that content: its findings carry the span in the extracted text and the box
+        of the line they are on.
+        """
         results = [self._describe(c) for c in contents]
         failed: set[int] = set()
+        self._run(contents, results, failed)
+        parts = {i: self._text_part(c, results[i]) for i, c in enumerate(contents)
+                 if c.kind != "text" and i not in failed}
+        parts = {i: p for i, p in parts.items() if p is not None}
+        if parts:
+            idx = list(parts)
+            sub = [self._describe(parts[i]) for i in idx]
+            sub_failed: set[int] = set()
+            self._run([parts[i] for i in idx], sub, sub_failed)
+            for j, i in enumerate(idx):
+                if j in sub_failed:
+                    results[i].error = sub[j].error
+                    failed.add(i)
+                    continue
+                results[i].findings.extend(_placed(f, parts[i]) for f in sub[j].findings)
+                for k, v in sub[j].timings_ms.items():
+                    results[i].timings_ms[f"text:{k}"] = v
+                results[i].language = sub[j].language
+                results[i].masked_text = sub[j].masked_text
+        for i, result in enumerate(results):
+            if i not in failed:
+                result.decision = self.policy.decide(result.findings)
+        return results
+
+    def _run(self, contents: list[Content], results: list[ScanResult], failed: set[int]) -> None:
         for det in self.detectors:
             idx = [i for i, c in enumerate(contents) if c.kind in det.kinds and i not in failed]
             if not idx:
@@ -148,10 +233,29 @@ class Engine:
                     results[i].error = exc.to_dict()
                     failed.add(i)
                 results[i].timings_ms[det.name] = per_item
-        for i, result in enumerate(results):
-            if i not in failed:
-                result.decision = self.policy.decide(result.findings)
-        return results
+        for i, content in enumerate(contents):
+            if content.kind == "text" and i not in failed:
+                lang, prob = content.language()
+                results[i].language = {"code": lang, "probability": round(prob, 3)} if lang else None
+                pii = [f.location.span for f in results[i].findings if f.label.startswith("pii/")]
+                if pii:
+                    from tamis.detectors.pii import mask
+
+                    results[i].masked_text = mask(content.text, [(sp.start, sp.end) for sp in pii])
+
+    @staticmethod
+    def _text_part(content: Content, result: ScanResult) -> TextContent | None:
+        """The text read from a content (OCR lines), as text content with line regions."""
+        if result.text is None or not result.text.lines:
+            return None
+        pieces, regions, pos = [], [], 0
+        for line in result.text.lines:
+            pieces.append(line.text)
+            regions.append((pos, pos + len(line.text), line))
+            pos += len(line.text) + 1
+        text = "\n".join(pieces)
+        return TextContent(kind="text", name=f"{content.name}#ocr", media_type="text/plain",
+                           data=text.encode("utf-8"), text=text, regions=regions, part="ocr")
 
     @staticmethod
     def _describe(content: Content) -> ScanResult:

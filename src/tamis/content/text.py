@@ -1,0 +1,55 @@
+"""Text: decoded strictly as UTF-8, with limits; parts of other content (OCR) become text too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tamis.content.base import Content
+from tamis.errors import CorruptInputError, EmptyInputError, TooLargeError
+
+
+@dataclass
+class TextContent(Content):
+    text: str = ""
+    #: Where each line of an OCR'd image sits: (start, end, box) in ``text``'s offsets.
+    regions: list[tuple[int, int, object]] = field(default_factory=list)
+    #: For text taken from another content (``ocr``), the name of that part.
+    part: str | None = None
+
+    def normalized(self):
+        from tamis.text import normalize
+
+        return self.shared("normalized", lambda: normalize(self.text))
+
+    def language(self) -> tuple[str | None, float]:
+        from tamis.text import identify_language
+
+        return self.shared("language", lambda: identify_language(self.text))
+
+
+def decode_text(name: str, data: bytes, max_chars: int) -> str:
+    """UTF-8 (a BOM is allowed) with a specific error for malformed bytes and NULs."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptInputError(
+            f"{name}: malformed UTF-8 at byte {exc.start} ({exc.reason}); tamis reads text as UTF-8") from None
+    return check_text(name, text, max_chars)
+
+
+def check_text(name: str, text: str, max_chars: int) -> str:
+    if "\x00" in text:
+        raise CorruptInputError(f"{name}: text contains NUL characters at offset {text.index(chr(0))}")
+    if len(text) > max_chars:
+        raise TooLargeError(f"{name}: {len(text):,} characters is over the limit of {max_chars:,}")
+    if not text.strip():
+        raise EmptyInputError(f"{name}: empty text")
+    return text
+
+
+def load_text(name: str, data: bytes | str, max_chars: int) -> TextContent:
+    text = check_text(name, data, max_chars) if isinstance(data, str) else decode_text(name, data, max_chars)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return TextContent(kind="text", name=name, media_type="text/plain", data=raw, text=text)

@@ -1,0 +1,104 @@
+"""Normalisation of text before matching and scoring, with a map back to the original.
+
+People write around filters: ``ｆｒｅｅ`` (full width), ``frее`` (Cyrillic e), ``fr\u200bee``
+(zero-width space), ``fr33``, ``f r e e``, ``freeeee``. :func:`normalize` undoes all but the
+last (repeats are handled by matchers, which let each letter repeat) and keeps, for every
+character of the result, the index of the original character it came from, so that a
+match in the normalised text is reported as a span of the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+#: Letters from other scripts that look like Latin ones (Unicode confusables, the common part).
+CONFUSABLES = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "з": "3", "к": "k", "м": "m", "н": "h", "о": "o", "п": "n",
+    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "ԛ": "q", "ԝ": "w", "ӏ": "l", "һ": "h", "ь": "b", "г": "r",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "γ": "y", "ω": "w",
+    # Latin lookalikes and symbols
+    "ı": "i", "ɡ": "g", "ɑ": "a", "ℓ": "l", "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l",
+}
+
+#: Digits and symbols used as letters, applied only inside words that also have letters.
+LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l"}
+
+_INVISIBLE = {"Cf", "Mn", "Me"}  # format characters (zero-width...) and combining marks
+
+
+def _joins_script(c: str) -> bool:
+    """Marks that are part of spelling in scripts beyond Cyrillic (Devanagari vowels, Thai...)."""
+    return unicodedata.category(c) in ("Mn", "Me") and ord(c) >= 0x530
+_WORD = re.compile(r"\S+")
+# Three or more single letters separated by one space, dot, dash, underscore or star.
+_SPACED = re.compile(r"(?<![^\W_])(?:[^\W\d_][ .\-_*]){2,}[^\W\d_](?![^\W_])")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text and, for each of its characters, the index of the original character."""
+
+    text: str
+    origin: tuple[int, ...]
+    original: str
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of the normalised span [start, end)."""
+        if end <= start:
+            pos = self.origin[start] if start < len(self.origin) else len(self.original)
+            return pos, pos
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def _map(chars: list[tuple[str, int]], fn) -> list[tuple[str, int]]:
+    out = []
+    for ch, pos in chars:
+        for c in fn(ch):
+            out.append((c, pos))
+    return out
+
+
+def _deleet(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    text = "".join(c for c, _ in chars)
+    out = list(chars)
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if any(c.isalpha() for c in word) and any(c in LEET for c in word):
+            # Keep leading/trailing punctuation (a sentence's "!" is not an "i").
+            core = word.strip("!.,;:?\"'()[]{}")
+            offset = m.start() + word.find(core) if core else m.start()
+            for i, c in enumerate(core):
+                if c in LEET:
+                    out[offset + i] = (LEET[c], chars[offset + i][1])
+    return out
+
+
+def _unspace(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    text = "".join(c for c, _ in chars)
+    drop: set[int] = set()
+    for m in _SPACED.finditer(text):
+        drop.update(i for i in range(m.start(), m.end()) if not text[i].isalpha())
+    return [cp for i, cp in enumerate(chars) if i not in drop]
+
+
+def normalize(text: str) -> Normalized:
+    """NFKC, drop invisible characters and accents, case-fold, undo homoglyphs and leetspeak,
+    and join spaced-out letters."""
+    chars = [(c, i) for i, c in enumerate(text)]
+    chars = _map(chars, lambda c: unicodedata.normalize("NFKC", c))
+    # Accents are dropped from Latin, Greek and Cyrillic letters only: in other scripts
+    # (Japanese voicing marks, Hangul) decomposing changes the word.
+    chars = _map(chars, lambda c: unicodedata.normalize("NFKD", c) if ord(c) < 0x530 else c)
+    chars = [(c, i) for c, i in chars if unicodedata.category(c) not in _INVISIBLE or _joins_script(c)]
+    chars = _map(chars, str.casefold)
+    chars = _map(chars, lambda c: CONFUSABLES.get(c, c))
+    chars = _deleet(chars)
+    chars = _unspace(chars)
+    return Normalized("".join(c for c, _ in chars), tuple(i for _, i in chars), text)
