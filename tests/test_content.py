@@ -116,7 +116,7 @@ def _bomb() -> bytes:
 
 HOSTILE = [
     ("empty", b"", EmptyInputError),
-    ("malformed utf-8 text", "a normal sentence, then ".encode() + b"\xff\xfe bad bytes", CorruptInputError),
+    ("malformed utf-8 text", b"a normal sentence, then " + b"\xff\xfe bad bytes", CorruptInputError),
     ("text with NUL bytes", b"hello\x00world", UnsupportedFormatError),
     ("whitespace-only text", b"   \n\t  \n", EmptyInputError),
     ("random bytes", bytes(range(256)) * 4, UnsupportedFormatError),

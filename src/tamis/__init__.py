@@ -120,7 +120,8 @@ def scan_many(sources: Iterable[Source], **options: Any) -> Iterator[ScanResult]
 
 
 __all__ = [
-    "scan", "scan_many", "scan_text", "blur_faces", "engine", "Engine", "Settings", "load_settings", "Policy", "load_policy",
+    "scan", "scan_many", "scan_text", "blur_faces", "engine", "Engine", "Settings", "load_settings",
+    "Policy", "load_policy",
     "ScanResult", "Finding", "Face", "Decision", "Action", "LABELS", "FACE_ATTRIBUTES",
     "TamisError", "InputError", "CorruptInputError", "DecompressionBombError", "EmptyInputError",
     "TooLargeError", "UnsupportedFormatError", "PolicyError", "ProhibitedAttributeError", "DetectorError",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tamis.detectors.barcodes import BarcodeDetector
-from tamis.detectors.blocklist import BlocklistDetector
 from tamis.detectors.base import Detector, Output
+from tamis.detectors.blocklist import BlocklistDetector
 from tamis.detectors.faces import FaceDetector
 from tamis.detectors.hashes import HashDetector
 from tamis.detectors.models import ModelFile

@@ -11,10 +11,10 @@ from tamis.config import Settings, load_settings
 from tamis.content.base import Content, Source, read_source
 from tamis.content.image import load_image
 from tamis.content.sniff import sniff
+from tamis.content.text import TextContent, load_text
 from tamis.detectors import Detector, build_detectors
 from tamis.errors import DetectorContractError, DetectorError, InputError, TamisError, UnsupportedFormatError
 from tamis.policy import Policy, load_policy
-from tamis.content.text import TextContent, load_text
 from tamis.results import Box, Face, Finding, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels
 
