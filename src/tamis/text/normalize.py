@@ -37,8 +37,10 @@ def _joins_script(c: str) -> bool:
     """Marks that are part of spelling in scripts beyond Cyrillic (Devanagari vowels, Thai...)."""
     return unicodedata.category(c) in ("Mn", "Me") and ord(c) >= 0x530
 _WORD = re.compile(r"\S+")
-# Three or more single letters separated by one space, dot, dash, underscore or star.
-_SPACED = re.compile(r"(?<![^\W_])(?:[^\W\d_][ .\-_*]){2,}[^\W\d_](?![^\W_])")
+# Three or more single letters (or digits and symbols used as letters) separated by one
+# space, dot, dash, underscore or star.
+_UNIT = r"[^\W_]|[@$€£|+!]"
+_SPACED = re.compile(rf"(?<![^\W_])(?:(?:{_UNIT})[ .\-_*]){{2,}}(?:{_UNIT})(?![^\W_])")
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,15 @@ def _unspace(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
     text = "".join(c for c, _ in chars)
     drop: set[int] = set()
     for m in _SPACED.finditer(text):
-        drop.update(i for i in range(m.start(), m.end()) if not text[i].isalpha())
+        if sum(c.isalpha() for c in m.group()) < 2:  # "1 2 3" is counting, not a word
+            continue
+        drop.update(i for i in range(m.start(), m.end()) if text[i] in " .-_*")
     return [cp for i, cp in enumerate(chars) if i not in drop]
 
 
 def normalize(text: str) -> Normalized:
-    """NFKC, drop invisible characters and accents, case-fold, undo homoglyphs and leetspeak,
-    and join spaced-out letters."""
+    """NFKC, drop invisible characters and accents, case-fold, undo homoglyphs, join
+    spaced-out letters, and undo leetspeak."""
     chars = [(c, i) for i, c in enumerate(text)]
     chars = _map(chars, lambda c: unicodedata.normalize("NFKC", c))
     # Accents are dropped from Latin, Greek and Cyrillic letters only: in other scripts
@@ -99,6 +103,6 @@ def normalize(text: str) -> Normalized:
     chars = [(c, i) for c, i in chars if unicodedata.category(c) not in _INVISIBLE or _joins_script(c)]
     chars = _map(chars, str.casefold)
     chars = _map(chars, lambda c: CONFUSABLES.get(c, c))
-    chars = _deleet(chars)
     chars = _unspace(chars)
+    chars = _deleet(chars)
     return Normalized("".join(c for c, _ in chars), tuple(i for _, i in chars), text)

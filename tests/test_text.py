@@ -1,0 +1,251 @@
+"""Text: normalisation against evasions, PII with validation, blocklists, language, OCR text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import tamis
+from tamis.cli.main import app
+from tamis.config import Settings
+from tamis.detectors.blocklist import BlocklistDetector, BlocklistError
+from tamis.detectors.pii import find_pii, mask
+from tamis.engine import Engine
+from tamis.text import identify_language, normalize
+
+# --- normalisation ---------------------------------------------------------------------
+
+EVASIONS = [
+    ("full width", "ｆｒｅｅ ｍｏｎｅｙ"),
+    ("mathematical letters", "𝐟𝐫𝐞𝐞 𝐦𝐨𝐧𝐞𝐲"),
+    ("cyrillic homoglyphs", "frее mоnеy"),
+    ("greek homoglyphs", "frεε mοnεy"),
+    ("zero-width space", "fr\u200bee mo\u200dney"),
+    ("soft hyphen", "fr\u00adee money"),
+    ("accents", "fréé mönëy"),
+    ("leetspeak", "fr33 m0n3y"),
+    ("symbols as letters", "fr€€ m0n€y"),
+    ("spaced out", "f r e e m o n e y"),
+    ("dotted", "F.R.E.E M.O.N.E.Y"),
+    ("repeated letters", "freeeeee moooney"),
+    ("upper case", "FREE MONEY"),
+    ("no space", "freemoney"),
+    ("mixed", "Ｆ r 3 3  m 0 n\u200b е y!!!"),
+]
+
+
+@pytest.fixture(scope="module")
+def blocklist(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lists")
+    (folder / "scam.txt").write_text("# terms of the scam list\nfree money\nre:bit\\.ly/\\w+\n")
+    (folder / "slurs.yaml").write_text("terms: [badword]\npatterns: ['(a+)+$']\n")
+    det = BlocklistDetector(files=(folder,))
+    det.load()
+    return det
+
+
+def _text(t):
+    from tamis.content.text import load_text
+
+    return load_text("t", t, 10_000_000)
+
+
+@pytest.mark.parametrize("what,text", EVASIONS, ids=[e[0] for e in EVASIONS])
+def test_each_evasion_is_caught(blocklist, what, text):
+    (out,) = blocklist.analyze([_text(f"Hey, {text} for you")])
+    hits = [f for f in out.findings if f.data["entry"] == "free money"]
+    assert len(hits) == 1, what
+    span = hits[0].location.span
+    matched = f"Hey, {text} for you"[span.start:span.end]
+    assert matched[0].lower() in "fｆ𝐟" and matched.rstrip("!")[-1].lower() in "yｙ𝐲"
+
+
+def test_normalised_spans_map_back_to_the_original():
+    original = "Ｆ r 3 3 cash"
+    n = normalize(original)
+    assert n.text == "free cash"
+    assert n.span(0, 4) == (0, 7) and original[slice(*n.span(5, 9))] == "cash"
+
+
+@pytest.mark.parametrize("text", ["carefree moneyless", "free of money worries? no: free-form"])
+def test_terms_respect_word_boundaries(blocklist, text):
+    (out,) = blocklist.analyze([_text(text)])
+    assert not [f for f in out.findings if f.data["entry"] == "free money"]
+
+
+def test_scripts_other_than_latin_are_kept():
+    assert normalize("がんばって 한국어 नमस्ते").text == "がんばって 한국어 नमस्ते"
+
+
+# --- blocklists ------------------------------------------------------------------------
+
+def test_patterns_and_list_names(blocklist):
+    (out,) = blocklist.analyze([_text("see bit.ly/x7 and a badword")])
+    got = sorted((f.data["list"], f.data["entry"], f.data["text"]) for f in out.findings)
+    assert got == [("scam", "bit\\.ly/\\w+", "bit.ly/x7"), ("slurs", "badword", "badword")]
+    assert all(f.label == "blocklist" and f.score == 1.0 for f in out.findings)
+
+
+@pytest.mark.timeout(20)
+def test_patterns_cannot_backtrack_catastrophically(blocklist):
+    # (a+)+$ against a long run of a's followed by b takes exponential time with backtracking.
+    (out,) = blocklist.analyze([_text("a" * 200_000 + "b")])
+    assert not [f for f in out.findings if f.data["entry"] == "(a+)+$"]
+
+
+@pytest.mark.parametrize("content,words", [
+    ("ok term\nre:(?<=x)y\n", ":2: not a valid RE2 pattern"),
+    ("re:(unclosed\n", ":1: not a valid RE2 pattern"),
+])
+def test_bad_blocklist_is_reported_with_file_and_line(tmp_path, content, words):
+    p = tmp_path / "bad.txt"
+    p.write_text(content)
+    with pytest.raises(BlocklistError, match=words):
+        BlocklistDetector(files=(p,)).load()
+
+
+def test_blocklists_in_tamis_home_are_used(tmp_path):
+    (tmp_path / "blocklists").mkdir()
+    (tmp_path / "blocklists" / "house.txt").write_text("secret project\n")
+    eng = Engine(Settings(home=tmp_path, detectors=("blocklist",)))
+    r = eng.scan(eng.open_text("the S3CR3T PR0JECT is live"))
+    assert [f.data["list"] for f in r.findings] == ["house"]
+
+
+# --- PII -------------------------------------------------------------------------------
+
+PII_TRUE = [
+    ("pii/email", "write to jane.doe+tag@mail.example.co.uk today", "jane.doe+tag@mail.example.co.uk"),
+    ("pii/phone", "call +44 20 7946 0958 now", "+44 20 7946 0958"),
+    ("pii/phone", "call (202) 555-0143 now", "(202) 555-0143"),
+    ("pii/phone", "ruf an: +49 30 901820", "+49 30 901820"),
+    ("pii/credit_card", "card 4111 1111 1111 1111 exp", "4111 1111 1111 1111"),
+    ("pii/credit_card", "amex 3782-822463-10005", "3782-822463-10005"),
+    ("pii/iban", "IBAN DE89 3704 0044 0532 0130 00.", "DE89 3704 0044 0532 0130 00"),
+    ("pii/iban", "pay GB82WEST12345698765432", "GB82WEST12345698765432"),
+    ("pii/national_id", "DNI 12345678Z", "12345678Z"),
+    ("pii/national_id", "CPF 529.982.247-25", "529.982.247-25"),
+    ("pii/national_id", "身份证 11010519491231002X", "11010519491231002X"),
+    ("pii/national_id", "Aadhaar 2341 2341 2346", "2341 2341 2346"),
+    ("pii/national_id", "CF RSSMRA85T10A562S", "RSSMRA85T10A562S"),
+    ("pii/national_id", "NIR 1 85 05 78 006 084 91", "1 85 05 78 006 084 91"),
+    ("pii/national_id", "mijn BSN is 111222333", "111222333"),
+    ("pii/ip_address", "from 203.0.113.7, ok", "203.0.113.7"),
+    ("pii/ip_address", "host 2001:db8::8a2e:370:7334 up", "2001:db8::8a2e:370:7334"),
+    ("pii/url", "see https://example.com/a?b=1).", "https://example.com/a?b=1"),
+    ("pii/url", "visit www.example.org!", "www.example.org"),
+]
+
+PII_FALSE = [
+    "card 4111 1111 1111 1112 (Luhn fails)",
+    "order number 1234567890123456",
+    "IBAN DE89 3704 0044 0532 0130 01 (bad checksum)",
+    "DNI 12345678A (wrong letter)",
+    "version 1.2.3.4.5 and 999.1.1.1",
+    "the year 2024-01-01 and 10:30",
+    "111222333 without a context word",
+    "CPF 529.982.247-26",
+    "email me at jane@localhost",
+]
+
+
+@pytest.mark.parametrize("label,text,value", PII_TRUE, ids=[f"{t[0]}:{t[2]}" for t in PII_TRUE])
+def test_pii_found_with_exact_span(label, text, value):
+    found = [(f[2], text[f[0]:f[1]]) for f in find_pii(text)]
+    assert (label, value) in found, found
+
+
+@pytest.mark.parametrize("text", PII_FALSE)
+def test_pii_validation_keeps_false_positives_out(text):
+    found = [(f[2], text[f[0]:f[1]]) for f in find_pii(text)]
+    assert not [f for f in found if f[0] in ("pii/credit_card", "pii/iban", "pii/national_id", "pii/ip_address",
+                                             "pii/email")], found
+
+
+def test_masked_text_keeps_offsets():
+    text = "mail a@example.com, card 4111 1111 1111 1111."
+    spans = [(f[0], f[1]) for f in find_pii(text)]
+    masked = mask(text, spans)
+    assert len(masked) == len(text)
+    assert masked == "mail *************, card **** **** **** ****."
+    r = tamis.scan_text(text)
+    assert r.masked_text == masked and r.action == "review"
+
+
+# --- language, API, CLI ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text,lang", [
+    ("The weather is lovely today and we are going to the beach.", "en"),
+    ("El tiempo es estupendo hoy y vamos a la playa con mis amigos.", "es"),
+    ("Le temps est magnifique aujourd'hui et nous allons à la plage.", "fr"),
+    ("Das Wetter ist heute herrlich und wir gehen an den Strand.", "de"),
+    ("O tempo está ótimo hoje e vamos à praia com os amigos.", "pt"),
+    ("Il tempo è bellissimo oggi e andiamo al mare con gli amici.", "it"),
+    ("今天天气很好，我们要去海边玩。", "zh"),
+    ("今日はとても良い天気なので、海に行きます。", "ja"),
+])
+def test_language_identification(text, lang):
+    code, prob = identify_language(text)
+    assert code == lang and prob > 0.5
+
+
+def test_language_unknown_for_too_little_text():
+    assert identify_language("12345 !!") == (None, 0.0)
+
+
+def test_scan_text_batch_isolates_bad_items():
+    results = tamis.scan_text(["fine text", "bad\x00text", "", "x" * 1_000_001, "mail a@example.com"])
+    assert [r.error["code"] if r.error else r.action for r in results] == \
+        ["allow", "corrupt_input", "empty_input", "too_large", "allow"]
+    assert results[4].findings[0].label == "pii/email"
+
+
+def test_ocr_text_goes_through_text_detectors(engine, samples):
+    r = engine.scan(samples / "scam_banner.png")
+    email = [f for f in r.findings if f.label == "pii/email"]
+    assert email and email[0].location.part == "ocr"
+    box = email[0].location.box
+    assert box is not None and 250 < box.y < 360  # the e-mail line of the banner
+    assert r.text.text[email[0].location.span.start:email[0].location.span.end] == "prizes@example.com"
+    assert r.language["code"] == "en"
+    assert "prizes@example.com" not in r.masked_text
+
+
+runner = CliRunner()
+
+
+def test_cli_text_and_exit_codes():
+    r = runner.invoke(app, ["scan", "--text", "hello there", "-f", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["kind"] == "text"
+    r = runner.invoke(app, ["scan", "--text", "card 4111 1111 1111 1111"])
+    assert r.exit_code == 1
+
+
+def test_cli_jsonl_bulk_mode(tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [{"id": 1, "text": "hello"}, {"id": "x", "text": "iban DE89 3704 0044 0532 0130 00"}]
+    src.write_bytes(b"\n".join(json.dumps(x).encode() for x in lines) + b"\n{broken\n"
+                    + json.dumps({"id": 9, "text": "a" * 1_100_000}).encode() + b"\n\xff\xfe\n")
+    out = tmp_path / "out.jsonl"
+    r = runner.invoke(app, ["scan", "--jsonl", str(src), "-o", str(out)])
+    assert r.exit_code == 2  # some lines were bad, the others were scanned
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [row["id"] for row in rows] == [1, "x", "line 3", 9, "line 5"]
+    assert rows[0]["decision"] == "allow" and rows[0]["scores"] == {}
+    assert rows[1]["scores"] == {"pii/iban": 1.0} and rows[1]["findings"][0]["location"]["span"] == [5, 32]
+    assert rows[2]["error"]["code"] == "bad_input" and rows[3]["error"]["code"] == "too_large"
+
+
+def test_cli_blocklist_option(tmp_path):
+    bl = tmp_path / "words.txt"
+    bl.write_text("forbidden phrase\n")
+    r = runner.invoke(app, ["scan", "--text", "a F0RBIDD3N phrase!", "--blocklist", str(bl), "-f", "json",
+                            "--profile", "strict"])
+    d = json.loads(r.stdout)[0]
+    assert d["findings"][0]["data"]["list"] == "words" and d["decision"]["action"] == "block"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("re:(\n")
+    r = runner.invoke(app, ["scan", "--text", "x", "--blocklist", str(bad)])
+    assert r.exit_code == 2 and "bad.txt:1" in r.output
