@@ -1,0 +1,1 @@
+"""Rebuilding the models tamis trains itself (``tamis train ...``). Needs the ``train`` extra."""
