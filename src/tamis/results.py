@@ -249,6 +249,8 @@ class ScanResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: dict | None = None
     notes: list[str] = field(default_factory=list)
+    #: A score for every label a classifier rated, notable or not (e.g. every text label).
+    label_scores: dict[str, float] = field(default_factory=dict)
     #: Language of the text (of a text input, or of the text read from an image).
     language: dict | None = None
     #: The text with personal data replaced by '*' (same length, so spans still apply).
@@ -267,8 +269,8 @@ class ScanResult:
         return self.decision.action.value if self.decision else "allow"
 
     def scores(self) -> dict[str, float]:
-        """Highest score per label (sub-labels also count for their parent)."""
-        out: dict[str, float] = {}
+        """Highest score per label, from the classifiers' scores and the findings."""
+        out: dict[str, float] = dict(self.label_scores)
         for f in self.findings:
             out[f.label] = max(out.get(f.label, 0.0), f.score)
         return out
@@ -290,6 +292,7 @@ class ScanResult:
             "hashes": self.hashes.to_dict() if self.hashes else None,
             "text": self.text.to_dict() if self.text and self.text.lines else None,
             "language": self.language,
+            "label_scores": self.label_scores,
             "masked_text": self.masked_text,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "error": self.error,

@@ -427,6 +427,43 @@ def policy_cmd(
     out.print(table)
 
 
+train_app = typer.Typer(help="Rebuild the models tamis trains itself.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("text")
+def train_text(
+    data: Annotated[Path, typer.Option(help="Folder of the public text sets.")] = Path("../shared/data/text"),
+    own: Annotated[Path, typer.Option(help="Folder of tamis's own seed and validation sets.")] = Path("training/text"),
+    to: Annotated[Optional[Path], typer.Option(
+        "--out", help="Where to write the heads (default: the package).")] = None,
+    card: Annotated[Optional[Path], typer.Option(help="Where to write the model card.")] = Path(
+        "docs/model-cards/text.md"),
+) -> None:
+    """Rebuild the text classifier's heads (needs the 'train' extra: scikit-learn)."""
+    from collections import Counter
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        _fail(TamisError("training needs scikit-learn: pip install 'tamis[train]'"))
+    from tamis.text.embedding import NAME, Embedder
+    from tamis.training.text_data import load_all
+    from tamis.training.text_train import model_card, save, train
+
+    if not data.is_dir() and not own.is_dir():
+        _fail(TamisError(f"no training data: neither {data} nor {own} is a folder"))
+    folder = to or Path(__file__).resolve().parent.parent / "detectors" / "text_model"
+    models, meta = train(data, own, embedder=Embedder(), log=lambda m: err.print(m, highlight=False))
+    path = save(models, meta, folder, NAME)
+    record = json.loads((folder / "text_heads.json").read_text())
+    counts = Counter(f"{e.source}/{e.split}" for e in load_all(data, own))
+    if card:
+        card.parent.mkdir(parents=True, exist_ok=True)
+        card.write_text(model_card(record, counts), encoding="utf-8")
+    err.print(f"wrote {path} (sha256 {record['sha256'][:16]}...)" + (f" and {card}" if card else ""))
+
+
 def _threshold_text(value: float) -> str:
     return "never" if value > 1 else f"{value:.2f}"
 

@@ -12,12 +12,14 @@ from tamis.detectors.nsfw import NsfwDetector
 from tamis.detectors.nudity import NudityDetector
 from tamis.detectors.ocr import OcrDetector
 from tamis.detectors.pii import PiiDetector
+from tamis.detectors.text_classifier import TextClassifier
 from tamis.errors import ConfigError
 
 #: Every detector tamis knows, in the order the engine runs them.
 REGISTRY: dict[str, type[Detector]] = {
     cls.name: cls for cls in (HashDetector, NsfwDetector, NudityDetector, FaceDetector,
-                              BarcodeDetector, OcrDetector, PiiDetector, BlocklistDetector)
+                              BarcodeDetector, OcrDetector, TextClassifier, PiiDetector,
+                              BlocklistDetector)
 }
 
 

@@ -27,6 +27,8 @@ class Output:
     faces: list[Face] = field(default_factory=list)
     text: ExtractedText | None = None
     hashes: Hashes | None = None
+    #: A score for every label the detector rates (findings hold only the notable ones).
+    scores: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 

@@ -198,6 +198,8 @@ class Engine:
                     results[i].timings_ms[f"text:{k}"] = v
                 results[i].language = sub[j].language
                 results[i].masked_text = sub[j].masked_text
+                for label, score in sub[j].label_scores.items():
+                    results[i].label_scores[label] = max(score, results[i].label_scores.get(label, 0.0))
         for i, result in enumerate(results):
             if i not in failed:
                 result.decision = self.policy.decide(result.findings)
@@ -278,6 +280,9 @@ class Engine:
             result.text = out.text
         if out.hashes is not None:
             result.hashes = out.hashes
+        for label, score in out.scores.items():
+            if self.labels is None or any(label == lab or label.startswith(lab + "/") for lab in self.labels):
+                result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
         result.notes.extend(out.notes)
 
     def _filter_face(self, face: Face) -> Face:

