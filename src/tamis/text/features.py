@@ -26,14 +26,14 @@ def ngrams(text: str) -> Counter:
     norm = normalize(text).text
     tokens = _TOKEN.findall(norm)
     feats: Counter = Counter()
+    grams = []
     for tok in tokens:
         padded = f" {tok} "
-        for n in (2, 3, 4):
-            for i in range(len(padded) - n + 1):
-                feats["c" + padded[i:i + n]] += 1
-        feats["w" + tok] += 1
-    for a, b in zip(tokens, tokens[1:]):
-        feats["b" + a + " " + b] += 1
+        size = len(padded)
+        grams += ["c" + padded[i:i + n] for n in (2, 3, 4) for i in range(size - n + 1)]
+        grams.append("w" + tok)
+    grams += ["b" + a + " " + b for a, b in zip(tokens, tokens[1:])]
+    feats.update(grams)
     return feats
 
 

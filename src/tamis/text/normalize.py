@@ -95,6 +95,11 @@ def _unspace(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
 def normalize(text: str) -> Normalized:
     """NFKC, drop invisible characters and accents, case-fold, undo homoglyphs, join
     spaced-out letters, and undo leetspeak."""
+    if text.isascii():
+        # ASCII has no compatibility forms, marks, invisible characters or homoglyphs.
+        chars = [(c, i) for i, c in enumerate(text.lower())]
+        chars = _deleet(_unspace(chars))
+        return Normalized("".join(c for c, _ in chars), tuple(i for _, i in chars), text)
     chars = [(c, i) for i, c in enumerate(text)]
     chars = _map(chars, lambda c: unicodedata.normalize("NFKC", c))
     # Accents are dropped from Latin, Greek and Cyrillic letters only: in other scripts
