@@ -320,3 +320,36 @@ def test_minors_rule_needs_both_a_sexual_score_and_a_reference_to_minors():
     assert minors_score("the account belongs to a minor", 0.1) is None
     assert minors_score("two adults on a date", 0.9) is None
     assert minors_score("未成年のアカウント", 0.8) == 0.8
+
+
+def test_training_rebuilds_heads_that_the_classifier_loads(tmp_path, monkeypatch):
+    """A small, fast run of the real trainer on a few examples per label."""
+    import numpy as np
+
+    from tamis.detectors.models import sha256_file
+    from tamis.text.embedding import Embedder
+    from tamis.training.text_train import save, train
+
+    own = tmp_path / "own"
+    own.mkdir()
+    rows = []
+    for i in range(12):
+        rows.append({"text": f"buy cheap molly and bars number {i}, DM me", "labels": ["drugs"]})
+        rows.append({"text": f"lovely walk in the park with friends, day {i}", "labels": []})
+        rows.append({"text": f"win a free prize {i}, click the link now", "labels": ["spam", "spam/scam"]})
+    (own / "seed.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    models, meta = train(tmp_path / "no-public-data", own, embedder=Embedder(), log=lambda m: None)
+    assert [m.label for m in models] == ["drugs", "spam", "spam/scam"]
+    path = save(models, meta, tmp_path / "out", "use-multilingual-v3")
+    card = json.loads((tmp_path / "out" / "text_heads.json").read_text())
+    assert card["sha256"] == sha256_file(path) and card["labels"] == ["drugs", "spam", "spam/scam"]
+    with np.load(path) as z:
+        assert z["w1"].shape[0] == 3 and z["w2"].shape == (3, 512) and z["calib"].shape == (3, 3)
+
+
+def test_qr_payload_goes_through_the_text_detectors(engine, samples):
+    r = engine.scan(samples / "qr_payment.png")
+    urls = [f for f in r.findings if f.label == "pii/url"]
+    assert urls and urls[0].location.part == "qr_code"
+    qr = [f for f in r.findings if f.label == "qr_code"][0]
+    assert urls[0].location.box == qr.location.box

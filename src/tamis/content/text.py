@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tamis.content.base import Content
 from tamis.errors import CorruptInputError, EmptyInputError, TooLargeError
 
 
+@dataclass(frozen=True)
+class Region:
+    """Where a stretch [start, end) of text read from an image sits in that image."""
+
+    start: int
+    end: int
+    box: Any
+    frame: int | None
+    part: str  # "ocr" or "qr_code"
+
+
 @dataclass
 class TextContent(Content):
     text: str = ""
-    #: Where each line of an OCR'd image sits: (start, end, box) in ``text``'s offsets.
-    regions: list[tuple[int, int, object]] = field(default_factory=list)
+    #: For text read from an image: where each line or payload sits.
+    regions: list[Region] = field(default_factory=list)
     #: For text taken from another content (``ocr``), the name of that part.
     part: str | None = None
 

@@ -11,7 +11,7 @@ from tamis.config import Settings, load_settings
 from tamis.content.base import Content, Source, read_source
 from tamis.content.image import load_image
 from tamis.content.sniff import sniff
-from tamis.content.text import TextContent, load_text
+from tamis.content.text import Region, TextContent, load_text
 from tamis.detectors import Detector, build_detectors
 from tamis.errors import DetectorContractError, DetectorError, InputError, TamisError, UnsupportedFormatError
 from tamis.policy import Policy, load_policy
@@ -22,20 +22,21 @@ log = logging.getLogger("tamis")
 
 
 def _placed(finding: Finding, part: TextContent) -> Finding:
-    """A text finding of an OCR part, placed on the image: span, line box, frame, part."""
+    """A text finding of a part read from an image (OCR lines, QR payloads), placed on the
+    image: span in the read text, box of the lines it covers, frame, and which part."""
     span = finding.location.span
-    lines = [line for start, end, line in part.regions
-             if span is not None and start < span.end and end > span.start]
+    hit = [r for r in part.regions if span is not None and r.start < span.end and r.end > span.start]
     box = None
-    if lines:
-        xs0 = min(line.box.x for line in lines)
-        ys0 = min(line.box.y for line in lines)
-        xs1 = max(line.box.x + line.box.w for line in lines)
-        ys1 = max(line.box.y + line.box.h for line in lines)
-        box = Box(xs0, ys0, xs1 - xs0, ys1 - ys0)
-    loc = replace(finding.location, box=box, part=part.part,
-                  frame=lines[0].frame if lines else finding.location.frame)
+    if hit:
+        x0 = min(r.box.x for r in hit)
+        y0 = min(r.box.y for r in hit)
+        x1 = max(r.box.x + r.box.w for r in hit)
+        y1 = max(r.box.y + r.box.h for r in hit)
+        box = Box(x0, y0, x1 - x0, y1 - y0)
+    loc = replace(finding.location, box=box, part=hit[0].part if hit else part.part,
+                  frame=hit[0].frame if hit else finding.location.frame)
     return replace(finding, location=loc)
+
 
 #: Kinds tamis reads today; the others are recognised and refused with a clear message.
 SUPPORTED_KINDS = {"image", "text"}
@@ -247,16 +248,21 @@ class Engine:
 
     @staticmethod
     def _text_part(content: Content, result: ScanResult) -> TextContent | None:
-        """The text read from a content (OCR lines), as text content with line regions."""
-        if result.text is None or not result.text.lines:
+        """The text read from a content (OCR lines, then QR payloads) as one text with regions."""
+        pieces: list[tuple[str, Box, int | None, str]] = []
+        if result.text is not None:
+            pieces += [(line.text, line.box, line.frame, "ocr") for line in result.text.lines]
+        pieces += [(f.data["payload"], f.location.box, f.location.frame, "qr_code")
+                   for f in result.findings if f.label == "qr_code" and f.data.get("payload", "").strip()
+                   and f.location.box is not None]
+        if not pieces:
             return None
-        pieces, regions, pos = [], [], 0
-        for line in result.text.lines:
-            pieces.append(line.text)
-            regions.append((pos, pos + len(line.text), line))
-            pos += len(line.text) + 1
-        text = "\n".join(pieces)
-        return TextContent(kind="text", name=f"{content.name}#ocr", media_type="text/plain",
+        regions, pos = [], 0
+        for text, box, frame, part in pieces:
+            regions.append(Region(pos, pos + len(text), box, frame, part))
+            pos += len(text) + 1
+        text = "\n".join(p[0] for p in pieces)
+        return TextContent(kind="text", name=f"{content.name}#text", media_type="text/plain",
                            data=text.encode("utf-8"), text=text, regions=regions, part="ocr")
 
     @staticmethod
