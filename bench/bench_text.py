@@ -75,6 +75,17 @@ def main() -> None:
         lat.append((time.perf_counter() - t) * 1000)
     lat.sort()
 
+    from dataclasses import replace
+
+    from tamis.engine.pool import scan_texts_parallel
+
+    workers = os.cpu_count() or 2
+    settings = replace(engine.settings, threads=1)
+    t_pool = time.perf_counter()
+    par = list(scan_texts_parallel(texts, workers, settings=settings))
+    parallel = len(par) / (time.perf_counter() - t_pool)  # worker start-up included
+    assert len(par) == len(texts) and all(r.ok for r in par)
+
     longs = long_texts(args.long, 2000, texts)
     t = time.perf_counter()
     long_results = list(engine.scan_texts(longs, batch_size=4))
@@ -86,6 +97,7 @@ def main() -> None:
         "load_s": round(load_s, 2),
         "short_texts": len(texts),
         "short_batched_texts_per_s": round(batched, 1),
+        "short_batched_texts_per_s_workers": {"workers": workers, "with_startup": round(parallel, 1)},
         "single_text_ms": {"p50": round(statistics.median(lat), 2), "p95": round(lat[int(len(lat) * 0.95) - 1], 2)},
         "long_2000_words_texts_per_s": round(long_rate, 2),
     }

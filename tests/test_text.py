@@ -353,3 +353,17 @@ def test_qr_payload_goes_through_the_text_detectors(engine, samples):
     assert urls and urls[0].location.part == "qr_code"
     qr = [f for f in r.findings if f.label == "qr_code"][0]
     assert urls[0].location.box == qr.location.box
+
+
+def test_cli_jsonl_with_worker_processes_keeps_order(tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": i, "text": f"message number {i}" if i % 7 else "mail a@example.com"})
+             for i in range(40)]
+    lines.insert(5, "{not json")
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    r = runner.invoke(app, ["scan", "--jsonl", str(src), "-o", str(out), "--workers", "2"])
+    assert r.exit_code == 2, r.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [row["id"] for row in rows] == [0, 1, 2, 3, 4, "line 6"] + list(range(5, 40))
+    assert [row["scores"].get("pii/email") for row in rows if row["id"] in (0, 7, 14)] == [0.95] * 3

@@ -138,7 +138,9 @@ def scan(
         _fail(exc)
 
     if jsonl:
-        _scan_jsonl(engine, jsonl, output)
+        if workers == 0:  # worker processes pay off from about a thousand texts
+            workers = (os.cpu_count() or 1) if jsonl.is_file() and jsonl.stat().st_size > (1 << 18) else 1
+        _scan_jsonl(engine, jsonl, output, workers, dict(options, settings=replace(settings, threads=1)))
         return
     files = expand_paths(paths or [])
     total = len(files) + len(text or [])
@@ -261,22 +263,25 @@ def _read_jsonl(path: Path):
 JSONL_CHUNK = 256
 
 
-def _scan_jsonl(engine, path: Path, output: Optional[Path]) -> None:
+def _scan_jsonl(engine, path: Path, output: Optional[Path], workers: int = 1, options: dict | None = None) -> None:
     """Bulk text mode: one output line per input line, in order, errors included. Streams."""
     if not path.is_file():
         _fail(TamisError(f"{path}: no such file"))
     sink = _open_output(output)
     counts: Counter[str] = Counter()
     start = time.perf_counter()
-    items = _read_jsonl(path)
-    while chunk := list(itertools.islice(items, JSONL_CHUNK)):
-        good = [i for i, (_, _, value) in enumerate(chunk) if isinstance(value, str)]
-        texts = ((f"line {chunk[i][0]}", chunk[i][2]) for i in good)
-        scanned = dict(zip(good, engine.scan_texts(texts)))
-        for i, (_, ident, value) in enumerate(chunk):
-            line = _jsonl_line(ident, scanned.get(i), value)
-            counts["error" if "error" in line else line["decision"]] += 1
-            print(json.dumps(line, ensure_ascii=False), file=sink or sys.stdout)
+    items, feed = itertools.tee(_read_jsonl(path))
+    texts = ((f"line {lineno}", value) for lineno, _, value in feed if isinstance(value, str))
+    if workers > 1:
+        from tamis.engine.pool import scan_texts_parallel
+
+        scanned = scan_texts_parallel(texts, workers, **options)
+    else:
+        scanned = engine.scan_texts(texts, batch_size=JSONL_CHUNK)
+    for _, ident, value in items:
+        line = _jsonl_line(ident, next(scanned) if isinstance(value, str) else None, value)
+        counts["error" if "error" in line else line["decision"]] += 1
+        print(json.dumps(line, ensure_ascii=False), file=sink or sys.stdout)
     if sink:
         sink.close()
     _summary(counts, time.perf_counter() - start)

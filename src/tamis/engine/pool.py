@@ -25,6 +25,23 @@ def _scan_one(args: tuple[Source, bool]) -> ScanResult:
     return next(_engine.scan_many([source], batch_size=1, keep_content=keep))
 
 
+def _scan_text_batch(batch: list) -> list[ScanResult]:
+    return list(_engine.scan_texts(batch, batch_size=len(batch) or 1))
+
+
+def scan_texts_parallel(texts: Iterable, workers: int, chunk: int = 256,
+                        **engine_options: Any) -> Iterator[ScanResult]:
+    """Like :meth:`Engine.scan_texts` over ``workers`` processes, in order, ``chunk`` texts a task."""
+    import itertools
+
+    ctx = mp.get_context("spawn")
+    it = iter(texts)
+    batches = iter(lambda: list(itertools.islice(it, chunk)), [])
+    with ctx.Pool(workers, initializer=_init, initargs=(engine_options,)) as pool:
+        for results in pool.imap(_scan_text_batch, batches):
+            yield from results
+
+
 def scan_parallel(sources: Iterable[Source], workers: int, keep_content: bool = False,
                   **engine_options: Any) -> Iterator[ScanResult]:
     """Like :meth:`Engine.scan_many` (same order, errors as results) over ``workers`` processes.
