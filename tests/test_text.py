@@ -367,3 +367,15 @@ def test_cli_jsonl_with_worker_processes_keeps_order(tmp_path):
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [row["id"] for row in rows] == [0, 1, 2, 3, 4, "line 6"] + list(range(5, 40))
     assert [row["scores"].get("pii/email") for row in rows if row["id"] in (0, 7, 14)] == [0.95] * 3
+
+
+def test_cli_jsonl_50_mb_line_is_an_error_for_that_line_only(tmp_path):
+    src = tmp_path / "big.jsonl"
+    with src.open("w") as fh:
+        fh.write(json.dumps({"id": "a", "text": "hello"}) + "\n")
+        fh.write('{"id": "huge", "text": "' + "y" * 50_000_000 + '"}\n')
+        fh.write(json.dumps({"id": "b", "text": "bye"}) + "\n")
+    r = runner.invoke(app, ["scan", "--jsonl", str(src), "--workers", "1"])
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [row["id"] for row in rows] == ["a", "huge", "b"]
+    assert rows[1]["error"]["code"] == "too_large" and rows[0]["decision"] == rows[2]["decision"] == "allow"
