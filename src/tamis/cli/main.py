@@ -432,6 +432,211 @@ def policy_cmd(
     out.print(table)
 
 
+banks_app = typer.Typer(help="Hash banks of known content (stored under $TAMIS_HOME).", no_args_is_help=True)
+app.add_typer(banks_app, name="banks")
+
+
+def _store():
+    from tamis.banks import SQLiteBankStore
+    from tamis.config import load_settings
+
+    return SQLiteBankStore(load_settings().home / "banks.db")
+
+
+@banks_app.command("create")
+def banks_create(name: str, description: Annotated[str, typer.Option(help="What the bank holds.")] = "") -> None:
+    """Create a bank."""
+    try:
+        bank = _store().create_bank(name, description)
+    except TamisError as exc:
+        _fail(exc)
+    err.print(f"created bank {bank.name}", highlight=False)
+
+
+@banks_app.command("list")
+def banks_list(format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table") -> None:
+    """List banks with their entry counts."""
+    banks = _store().banks()
+    if format == "json":
+        print(json.dumps([b.__dict__ for b in banks], indent=2))
+        return
+    table = Table(header_style="bold")
+    for col in ("bank", "entries", "enabled", "description"):
+        table.add_column(col)
+    for b in banks:
+        table.add_row(b.name, str(b.entries), "yes" if b.enabled else "no", escape(b.description))
+    out.print(table)
+
+
+@banks_app.command("delete")
+def banks_delete(name: str) -> None:
+    """Delete a bank and all its entries."""
+    try:
+        _store().delete_bank(name)
+    except TamisError as exc:
+        _fail(exc)
+    err.print(f"deleted bank {name}", highlight=False)
+
+
+@banks_app.command("add")
+def banks_add(
+    bank: str,
+    files: Annotated[list[Path], typer.Argument(help="Images or texts to hash and add.")],
+    label: Annotated[str, typer.Option(help="Taxonomy label of the entries.")] = "known_content",
+    note: Annotated[Optional[str], typer.Option(help="A note kept with each entry.")] = None,
+) -> None:
+    """Hash files (MD5, SHA-256, and PDQ for images or the text hash for texts) and add them."""
+    from tamis.banks import Entry
+    from tamis.engine import Engine
+
+    store = _store()
+    engine = Engine(detectors=[])
+    entries, failed = [], 0
+    for f in expand_paths([str(p) for p in files]):
+        try:
+            for signal, value in _hashes_of(engine, f).items():
+                entries.append(Entry(bank, signal, value, label, note, source=f))
+        except TamisError as exc:
+            failed += 1
+            err.print(escape(f"skipped {f}: [{exc.code}] {exc.message}"), highlight=False)
+    try:
+        report = store.add(entries)
+    except TamisError as exc:
+        _fail(exc)
+    for n, msg in report.errors:
+        err.print(escape(f"entry {n}: {msg}"), highlight=False)
+    err.print(f"{report.added} added, {report.duplicates} already there, "
+              f"{len(report.errors) + failed} errors", highlight=False)
+    if report.errors or failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _hashes_of(engine, path: str) -> dict[str, str]:
+    import hashlib
+
+    from tamis.banks import text_hash
+    from tamis.detectors.hashes import pdq
+
+    content = engine.open(path)
+    out = {"md5": hashlib.md5(content.data, usedforsecurity=False).hexdigest(),
+           "sha256": hashlib.sha256(content.data).hexdigest()}
+    if content.kind == "text":
+        out["text"] = text_hash(content.text)
+    else:
+        out["pdq"], quality = pdq(content.frames[0].rgb)
+    return out
+
+
+@banks_app.command("remove")
+def banks_remove(bank: str, entry: int) -> None:
+    """Remove one entry (by its id, as export shows)."""
+    try:
+        _store().remove(bank, entry)
+    except TamisError as exc:
+        _fail(exc)
+    err.print(f"removed entry {entry} from {bank}", highlight=False)
+
+
+@banks_app.command("import")
+def banks_import(
+    bank: str,
+    file: Path,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="csv or jsonl (default: from the name).")] = None,
+    signal: Annotated[Optional[str], typer.Option(help="Signal type for rows that do not name one.")] = None,
+) -> None:
+    """Import entries from CSV (header: signal,value,label,note,source) or JSON lines."""
+    from tamis.banks.store import import_text
+
+    fmt = format or ("jsonl" if file.suffix in (".jsonl", ".json") else "csv")
+    try:
+        data = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(TamisError(f"{file}: cannot read ({exc})"))
+    try:
+        report = import_text(_store(), bank, data, fmt, signal)
+    except TamisError as exc:
+        _fail(exc)
+    for n, msg in report.errors:
+        err.print(escape(f"{file}:{n}: {msg}"), highlight=False)
+    err.print(f"{report.added} added, {report.duplicates} already there, {len(report.errors)} invalid lines "
+              "(skipped)", highlight=False)
+    if report.errors:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@banks_app.command("export")
+def banks_export(
+    bank: str,
+    format: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Export a bank's entries."""
+    from tamis.banks.store import export_text
+
+    try:
+        text = export_text(_store(), bank, format)
+    except TamisError as exc:
+        _fail(exc)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@banks_app.command("stats")
+def banks_stats() -> None:
+    """Entries per bank and signal type, and the state of the PDQ index."""
+    from collections import Counter as C
+
+    store = _store()
+    counts = C((e.bank, e.signal) for e in store.entries())
+    table = Table(header_style="bold")
+    for col in ("bank", "signal", "entries"):
+        table.add_column(col)
+    for (bank, signal), n in sorted(counts.items()):
+        table.add_row(bank, signal, str(n))
+    out.print(table)
+    from tamis.banks.index import PdqIndex
+
+    idx = PdqIndex.load(store.path.parent / "indexes")
+    version = store.version()
+    state = ("not built" if idx is None else
+             f"{len(idx.ids)} PDQ hashes, built at change {idx.version[0]} "
+             f"({'current' if tuple(idx.version) == version else 'newer entries are in the side index'})")
+    err.print(f"PDQ index: {state}", highlight=False)
+
+
+@app.command("hash")
+def hash_cmd(files: Annotated[list[Path], typer.Argument(help="Images or texts.")],
+             format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table") -> None:
+    """Print the hashes of files: MD5, SHA-256, and PDQ (images) or the text hash (texts)."""
+    from tamis.engine import Engine
+
+    engine = Engine(detectors=[])
+    rows, failed = [], False
+    for f in expand_paths([str(p) for p in files]):
+        try:
+            rows.append({"file": f, **_hashes_of(engine, f)})
+        except TamisError as exc:
+            failed = True
+            rows.append({"file": f, "error": exc.to_dict()})
+    if format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            if "error" in r:
+                err.print(escape(f"{r['file']}: [{r['error']['code']}] {r['error']['message']}"), highlight=False)
+                continue
+            print(r["file"])
+            for k in ("md5", "sha256", "pdq", "text"):
+                if k in r:
+                    print(f"  {k:7s} {r[k]}")
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
 train_app = typer.Typer(help="Rebuild the models tamis trains itself.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 

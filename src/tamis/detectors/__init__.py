@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tamis.detectors.banks import BankMatcher
 from tamis.detectors.barcodes import BarcodeDetector
 from tamis.detectors.base import Detector, Output
 from tamis.detectors.blocklist import BlocklistDetector
@@ -17,7 +18,7 @@ from tamis.errors import ConfigError
 
 #: Every detector tamis knows, in the order the engine runs them.
 REGISTRY: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (HashDetector, NsfwDetector, NudityDetector, FaceDetector,
+    cls.name: cls for cls in (HashDetector, BankMatcher, NsfwDetector, NudityDetector, FaceDetector,
                               BarcodeDetector, OcrDetector, TextClassifier, PiiDetector,
                               BlocklistDetector)
 }
@@ -48,6 +49,7 @@ def build_detectors(settings=None) -> list[Detector]:
         OcrDetector: dict(always=settings.ocr_always),
         PiiDetector: dict(phone_region=settings.phone_region),
         BlocklistDetector: dict(files=settings.blocklists, home=settings.home),
+        BankMatcher: dict(home=settings.home),
     }
     return [REGISTRY[name](threads=settings.threads, **options.get(REGISTRY[name], {}))
             for name in REGISTRY if name in names]  # registry order: shared work comes first

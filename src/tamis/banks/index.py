@@ -1,0 +1,164 @@
+"""A nearest-neighbour index of PDQ hashes, built in the background and swapped in.
+
+The index is FAISS's multi-index hashing for binary codes: 256 bits cut into 16 chunks of
+16 bits, each a hash table, probed with every chunk value within one bit flip. Two codes
+within 31 bits differ in at most one bit in at least one of the 16 chunks (pigeonhole), so
+every match within the default threshold is found, not only most of them; candidates are
+then checked by their real Hamming distance. The index is saved beside the bank database
+with the store version it was built from, so a restart loads it instead of rebuilding.
+Entries added since the last build sit in a small side index (a linear scan) until the
+next build.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tamis.banks.store import BankStore
+
+N_TABLES, CHUNK_BITS = 16, 16
+#: Below this many hashes a linear scan is as fast as the index, and exact by construction.
+LINEAR_UP_TO = 4096
+
+
+def to_codes(hexes: list[str]) -> np.ndarray:
+    """64-hex-digit PDQ hashes as (n, 32) uint8 rows."""
+    if not hexes:
+        return np.zeros((0, 32), np.uint8)
+    return np.frombuffer(bytes.fromhex("".join(hexes)), np.uint8).reshape(-1, 32).copy()
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+
+
+def hamming_many(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
+    return _POPCOUNT[np.bitwise_xor(codes, query[None, :])].sum(axis=1, dtype=np.int32)
+
+
+@dataclass
+class PdqIndex:
+    ids: np.ndarray  # entry ids, row i of the index is entry ids[i]
+    index: object  # faiss.IndexBinaryMultiHash, or None for a small set (linear scan)
+    version: tuple[int, int]
+    codes: np.ndarray | None = None  # kept for the linear scan of a small set
+
+    @classmethod
+    def build(cls, ids: np.ndarray, codes: np.ndarray, version: tuple[int, int]) -> PdqIndex:
+        import faiss
+
+        if len(ids) <= LINEAR_UP_TO:
+            return cls(ids, None, version, np.ascontiguousarray(codes))
+        index = faiss.IndexBinaryMultiHash(256, N_TABLES, CHUNK_BITS)
+        index.nflip = 1
+        index.add(np.ascontiguousarray(codes))
+        return cls(ids, index, version)
+
+    def search(self, queries: np.ndarray, threshold: int) -> list[list[tuple[int, int]]]:
+        """For each query, (entry id, distance) of every indexed code within ``threshold``."""
+        if self.index is None:
+            return [scan(self.ids, self.codes, q, threshold) for q in queries]
+        lims, dist, rows = self.index.range_search(np.ascontiguousarray(queries), threshold + 1)
+        return [[(int(self.ids[rows[j]]), int(dist[j])) for j in range(lims[i], lims[i + 1])]
+                for i in range(len(queries))]
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.index is not None:
+            faiss.write_index_binary(self.index, str(folder / "pdq.index.tmp"))
+            (folder / "pdq.index.tmp").replace(folder / "pdq.index")
+        else:
+            np.save(folder / "pdq.codes.npy", self.codes)
+        np.save(folder / "pdq.ids.npy", self.ids)
+        (folder / "pdq.json").write_text(json.dumps({"version": list(self.version), "count": len(self.ids),
+                                                     "kind": "linear" if self.index is None else "multihash"}))
+
+    @classmethod
+    def load(cls, folder: Path) -> PdqIndex | None:
+        import faiss
+
+        try:
+            meta = json.loads((folder / "pdq.json").read_text())
+            ids = np.load(folder / "pdq.ids.npy")
+            if meta.get("kind") == "linear":
+                return cls(ids, None, tuple(meta["version"]), np.load(folder / "pdq.codes.npy"))
+            index = faiss.read_index_binary(str(folder / "pdq.index"))
+        except (OSError, ValueError, RuntimeError, KeyError):
+            return None
+        index.nflip = 1
+        return cls(ids, index, tuple(meta["version"]))
+
+
+def scan(ids: np.ndarray, codes: np.ndarray | None, query: np.ndarray, threshold: int) -> list[tuple[int, int]]:
+    """Exact linear scan: (id, distance) of every code within ``threshold`` of ``query``."""
+    if codes is None or not len(codes):
+        return []
+    d = hamming_many(codes, query)
+    return [(int(ids[j]), int(d[j])) for j in np.nonzero(d <= threshold)[0]]
+
+
+class PdqMatcher:
+    """The current index plus a side index, rebuilt in the background when banks change."""
+
+    def __init__(self, store: BankStore, folder: Path) -> None:
+        self.store = store
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._building: threading.Thread | None = None
+        self.index = PdqIndex.load(folder)
+        if self.index is None or self.store.version()[1] < self.index.version[1]:
+            self.rebuild()  # none saved, or saved from another database
+        self._refresh_side()
+
+    def _read(self, after_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        entries = list(self.store.entries(signal="pdq", after_id=after_id))
+        return np.array([e.id for e in entries], np.int64), to_codes([e.value for e in entries])
+
+    def rebuild(self, background: bool = False) -> threading.Thread | None:
+        """Build a fresh index from the store and swap it in (scans go on meanwhile)."""
+        def work() -> None:
+            version = self.store.version()
+            ids, codes = self._read()
+            fresh = PdqIndex.build(ids, codes, version)
+            fresh.save(self.folder)
+            with self._lock:
+                self.index = fresh
+            self._refresh_side()
+
+        if not background:
+            work()
+            return None
+        thread = threading.Thread(target=work, name="tamis-pdq-index", daemon=True)
+        self._building = thread
+        thread.start()
+        return thread
+
+    def _refresh_side(self) -> None:
+        with self._lock:
+            built_top = self.index.version[1] if self.index else 0
+        ids, codes = self._read(after_id=built_top)
+        with self._lock:
+            self.side = (ids, codes)
+            self.seen_version = self.store.version()
+
+    #: Entries added since the last build above which a background rebuild starts.
+    SIDE_LIMIT = 10_000
+
+    def search(self, hexes: list[str], threshold: int) -> list[list[tuple[int, int]]]:
+        if self.store.version() != self.seen_version:
+            self._refresh_side()
+            if len(self.side[0]) > self.SIDE_LIMIT and not (self._building and self._building.is_alive()):
+                self.rebuild(background=True)
+        queries = to_codes(hexes)
+        with self._lock:
+            index, (side_ids, side_codes) = self.index, self.side
+        out = index.search(queries, threshold) if index else [[] for _ in hexes]
+        for i, q in enumerate(queries):
+            out[i] += scan(side_ids, side_codes, q, threshold)
+        return out

@@ -1,0 +1,85 @@
+"""Known content: every image, frame and text checked against the enabled hash banks."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tamis.content.base import Content
+from tamis.detectors.base import Detector, Output
+from tamis.results import Finding, Location
+from tamis.taxonomy import LABELS
+
+#: PDQ distance at or under which two images match (of 256 bits), as the ecosystem uses.
+PDQ_THRESHOLD = 31
+#: PDQ hashes of lower quality (flat, featureless images) are not matched.
+PDQ_MIN_QUALITY = 50
+
+
+class BankMatcher(Detector):
+    name = "banks"
+    version = "banks-1"
+    # An entry may carry any label of the taxonomy (known_content by default).
+    labels = frozenset(LABELS)
+    kinds = frozenset({"image", "text"})
+    requires = ("faiss",)
+    description = "matches MD5, SHA-256, PDQ and normalised-text hashes against hash banks"
+
+    def __init__(self, threads: int = 0, home: Path | None = None, pdq_threshold: int = PDQ_THRESHOLD,
+                 pdq_min_quality: int = PDQ_MIN_QUALITY) -> None:
+        super().__init__(threads)
+        self.home = home
+        self.pdq_threshold = pdq_threshold
+        self.pdq_min_quality = pdq_min_quality
+
+    def _load(self) -> None:
+        from tamis.banks.index import PdqMatcher
+        from tamis.banks.store import SQLiteBankStore
+
+        self.store = None
+        self.pdq = None
+        db = (self.home / "banks.db") if self.home else None
+        if db is not None and db.is_file():
+            self.store = SQLiteBankStore(db)
+            self.pdq = PdqMatcher(self.store, self.home / "indexes")
+
+    def analyze_one(self, content: Content) -> Output:
+        out = Output()
+        if self.store is None:
+            return out
+        hits: list[tuple[object, dict, Location]] = []
+        whole = Location(part=getattr(content, "part", None))
+        for signal, value in (("md5", hashlib.md5(content.data, usedforsecurity=False).hexdigest()),
+                              ("sha256", hashlib.sha256(content.data).hexdigest())):
+            hits += [(e, {}, whole) for e in self.store.lookup(signal, value)]
+        if content.kind == "text":
+            from tamis.banks.signals import text_hash
+
+            hits += [(e, {}, whole) for e in self.store.lookup("text", text_hash(content.text))]
+        else:
+            from tamis.detectors.hashes import pdq
+
+            frames = [(f, *f.shared("pdq", lambda f=f: pdq(f.rgb))) for f in content.frames]
+            frames = [(f, h, q) for f, h, q in frames if q >= self.pdq_min_quality]
+            multi = getattr(content, "frame_count", 1) > 1
+            found = self.pdq.search([h for _, h, _ in frames], self.pdq_threshold) if frames else []
+            for (frame, _, quality), matches in zip(frames, found):
+                for entry_id, distance in matches:
+                    entry = self.store.get(entry_id)  # None when removed since the index was built
+                    if entry is not None:
+                        hits.append((entry, {"distance": distance, "quality": quality},
+                                     Location(frame=frame.index if multi else None)))
+        seen = set()
+        for entry, extra, loc in hits:
+            key = (entry.id, loc.frame)
+            if key in seen:
+                continue
+            seen.add(key)
+            score = 1.0 if entry.signal != "pdq" else round(1.0 - extra["distance"] / 256, 4)
+            out.findings.append(Finding(
+                entry.label, score, self.name, self.version, loc,
+                explanation=f"matches bank {entry.bank!r} entry {entry.id} ({entry.signal}"
+                            + (f", distance {extra['distance']})" if "distance" in extra else ")"),
+                data={"bank": entry.bank, "entry": entry.id, "signal": entry.signal, "note": entry.note,
+                      "source": entry.source, **extra}))
+        return out
