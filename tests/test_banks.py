@@ -87,7 +87,7 @@ def _flip(code_hex: str, bits: list[int]) -> str:
     return f"{value:064x}"
 
 
-@pytest.mark.parametrize("n", [1, 2000, 6000])  # linear scan, then the multi-index hash
+@pytest.mark.parametrize("n", [1, 2000, 6000])  # linear scan, then multi-index hashing
 def test_pdq_index_finds_every_code_within_31_bits(n, tmp_path):
     rng = np.random.default_rng(1)
     base = [f"{int.from_bytes(rng.bytes(32), 'big'):064x}" for _ in range(n)]

@@ -1,11 +1,9 @@
 """A nearest-neighbour index of PDQ hashes, built in the background and swapped in.
 
-The index is FAISS's multi-index hashing for binary codes: 256 bits cut into 16 chunks of
-16 bits, each a hash table, probed with every chunk value within one bit flip. Two codes
-within 31 bits differ in at most one bit in at least one of the 16 chunks (pigeonhole), so
-every match within the default threshold is found, not only most of them; candidates are
-then checked by their real Hamming distance. The index is saved beside the bank database
-with the store version it was built from, so a restart loads it instead of rebuilding.
+The index is multi-index hashing (tamis.banks.mih): exact within the threshold, so every
+match within 31 bits is found, not only most of them. Small banks use a linear scan. The
+index is saved beside the bank database with the store version it was built from, so a
+restart maps it from disk instead of rebuilding.
 Entries added since the last build sit in a small side index (a linear scan) until the
 next build.
 """
@@ -19,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tamis.banks.mih import MultiIndexHash
 from tamis.banks.store import BankStore
 
-N_TABLES, CHUNK_BITS = 16, 16
 #: Below this many hashes a linear scan is as fast as the index, and exact by construction.
 LINEAR_UP_TO = 4096
 
@@ -43,56 +41,46 @@ def hamming_many(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
 @dataclass
 class PdqIndex:
     ids: np.ndarray  # entry ids, row i of the index is entry ids[i]
-    index: object  # faiss.IndexBinaryMultiHash, or None for a small set (linear scan)
+    index: MultiIndexHash | None  # None for a small set (linear scan)
     version: tuple[int, int]
     codes: np.ndarray | None = None  # kept for the linear scan of a small set
 
     @classmethod
     def build(cls, ids: np.ndarray, codes: np.ndarray, version: tuple[int, int]) -> PdqIndex:
-        import faiss
-
         if len(ids) <= LINEAR_UP_TO:
             return cls(ids, None, version, np.ascontiguousarray(codes))
-        index = faiss.IndexBinaryMultiHash(256, N_TABLES, CHUNK_BITS)
-        index.nflip = 1
-        index.add(np.ascontiguousarray(codes))
-        return cls(ids, index, version)
+        return cls(ids, MultiIndexHash.build(codes), version)
 
     def search(self, queries: np.ndarray, threshold: int) -> list[list[tuple[int, int]]]:
         """For each query, (entry id, distance) of every indexed code within ``threshold``."""
         if self.index is None:
             return [scan(self.ids, self.codes, q, threshold) for q in queries]
-        lims, dist, rows = self.index.range_search(np.ascontiguousarray(queries), threshold + 1)
-        return [[(int(self.ids[rows[j]]), int(dist[j])) for j in range(lims[i], lims[i + 1])]
-                for i in range(len(queries))]
+        out = []
+        for q in queries:
+            rows, dist = self.index.search(q, threshold)
+            out.append([(int(self.ids[r]), int(d)) for r, d in zip(rows, dist)])
+        return out
 
     def save(self, folder: Path) -> None:
-        import faiss
-
         folder.mkdir(parents=True, exist_ok=True)
         if self.index is not None:
-            faiss.write_index_binary(self.index, str(folder / "pdq.index.tmp"))
-            (folder / "pdq.index.tmp").replace(folder / "pdq.index")
+            self.index.save(folder)
         else:
             np.save(folder / "pdq.codes.npy", self.codes)
         np.save(folder / "pdq.ids.npy", self.ids)
         (folder / "pdq.json").write_text(json.dumps({"version": list(self.version), "count": len(self.ids),
-                                                     "kind": "linear" if self.index is None else "multihash"}))
+                                                     "kind": "linear" if self.index is None else "mih"}))
 
     @classmethod
     def load(cls, folder: Path) -> PdqIndex | None:
-        import faiss
-
         try:
             meta = json.loads((folder / "pdq.json").read_text())
             ids = np.load(folder / "pdq.ids.npy")
             if meta.get("kind") == "linear":
                 return cls(ids, None, tuple(meta["version"]), np.load(folder / "pdq.codes.npy"))
-            index = faiss.read_index_binary(str(folder / "pdq.index"))
-        except (OSError, ValueError, RuntimeError, KeyError):
+            return cls(ids, MultiIndexHash.load(folder), tuple(meta["version"]))
+        except (OSError, ValueError, KeyError):
             return None
-        index.nflip = 1
-        return cls(ids, index, tuple(meta["version"]))
 
 
 def scan(ids: np.ndarray, codes: np.ndarray | None, query: np.ndarray, threshold: int) -> list[tuple[int, int]]:

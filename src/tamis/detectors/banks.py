@@ -22,7 +22,6 @@ class BankMatcher(Detector):
     # An entry may carry any label of the taxonomy (known_content by default).
     labels = frozenset(LABELS)
     kinds = frozenset({"image", "text"})
-    requires = ("faiss",)
     description = "matches MD5, SHA-256, PDQ and normalised-text hashes against hash banks"
 
     def __init__(self, threads: int = 0, home: Path | None = None, pdq_threshold: int = PDQ_THRESHOLD,
