@@ -83,9 +83,8 @@ class MultiIndexHash:
         chunks = chunk_values(codes)
         rows = np.zeros((N_CHUNKS, len(codes)), np.int32)
         offsets = np.zeros((N_CHUNKS, (1 << max(WIDTHS)) + 1), np.int32)
-        for t, width in enumerate(WIDTHS):
-            order = np.argsort(chunks[:, t], kind="stable")
-            rows[t] = order
+        for t in range(N_CHUNKS):
+            rows[t] = np.argsort(chunks[:, t], kind="stable")
             counts = np.bincount(chunks[:, t], minlength=1 << max(WIDTHS))
             offsets[t, 1:] = np.cumsum(counts)
         return cls(codes, rows, offsets)
