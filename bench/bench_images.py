@@ -24,6 +24,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _util import rss_mb  # noqa: E402
+
 SAMPLES = ROOT / "samples" / "images"
 PHOTOS = ["astronaut_portrait.jpg", "cat.jpg", "coffee.jpg", "rocket_launch.jpg"]
 CAPTIONS = ["Best day ever at the beach", "FREE SHIPPING on all orders today",
@@ -70,13 +74,6 @@ def make_folder(folder: Path, count: int) -> list[Path]:
         img.save(path, quality=85)
     return paths
 
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def cold_start(sample: Path) -> dict:
