@@ -113,10 +113,12 @@ class MultiIndexHash:
         # Positions of every candidate in the flattened (table, position) row lists.
         run_start = np.repeat(starts + tables * self.n - np.cumsum(lengths) + lengths, lengths)
         flat = run_start + np.arange(total)
-        cand = np.unique(self.rows.reshape(-1)[flat])
+        cand = self.rows.reshape(-1)[flat]
         d = distances(self.codes16[cand], query.view(np.uint16))
         hit = d <= radius
-        return cand[hit].astype(np.int64), d[hit]
+        # A true match is usually found through several tables: keep it once.
+        rows, first = np.unique(cand[hit], return_index=True)
+        return rows.astype(np.int64), d[hit][first]
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
