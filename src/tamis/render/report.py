@@ -75,8 +75,11 @@ def card(result: ScanResult) -> str:
     if result.error:
         parts.append(f'<p class="muted">{e(result.error["code"])}: {e(result.error["message"])}</p>')
     else:
-        parts.append(f' <span class="muted">{e(result.media_type or "")} {result.width}x{result.height}'
-                     f'{f", {result.frames} frames" if (result.frames or 1) > 1 else ""}</span>')
+        if result.kind == "image":
+            parts.append(f' <span class="muted">{e(result.media_type or "")} {result.width}x{result.height}'
+                         f'{f", {result.frames} frames" if (result.frames or 1) > 1 else ""}</span>')
+        elif result.language:
+            parts.append(f' <span class="muted">text, language {e(str(result.language["code"]))}</span>')
         rows = [f"<tr><td>{e(f.label)}</td><td>{f.score:.2f}</td><td>{e(_where(f))}</td></tr>"
                 for f in sorted(result.findings, key=lambda f: -f.score) if f.score >= 0.05]
         if rows:
@@ -91,6 +94,8 @@ def card(result: ScanResult) -> str:
             parts.append(f"<p>{len(result.faces)} face(s)</p><ul>{''.join(faces)}</ul>")
         if result.text and result.text.lines:
             parts.append(f"<pre>{e(result.text.text)}</pre>")
+        if result.masked_text:
+            parts.append(f"<pre>{e(result.masked_text[:2000])}</pre>")
         if result.decision and result.decision.reasons:
             why = "; ".join(f"{r.label} {r.score:.2f} ≥ {r.threshold:.2f} → {r.action.value}"
                             for r in result.decision.reasons)
