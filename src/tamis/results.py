@@ -186,11 +186,13 @@ class Hashes:
     pdq: str | None = None
     pdq_quality: int | None = None
     frame_pdq: tuple[tuple[int, str, int], ...] = ()
+    #: SHA-256 of the normalised text (texts only).
+    text: str | None = None
 
     def to_dict(self) -> dict:
         return _drop_none({
             "md5": self.md5, "sha256": self.sha256, "pdq": self.pdq,
-            "pdq_quality": self.pdq_quality,
+            "pdq_quality": self.pdq_quality, "text": self.text,
             "frames": [{"frame": i, "pdq": h, "quality": q} for i, h, q in self.frame_pdq] or None,
         })
 

@@ -6,11 +6,11 @@ MD5, SHA-256 and PDQ signals; a text gives MD5, SHA-256 and a normalised-text ha
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 from tamis.errors import InputError
+from tamis.text.normalize import text_hash  # noqa: F401 - the text signal's hash
 
 
 class SignalError(InputError):
@@ -38,19 +38,6 @@ SIGNALS: dict[str, Signal] = {s.name: s for s in (
     Signal("pdq", re.compile(r"[0-9a-f]{64}"), False, "256-bit PDQ of an image, 64 hex digits"),
     Signal("text", re.compile(r"[0-9a-f]{64}"), True, "SHA-256 of the normalised text, 64 hex digits"),
 )}
-
-_SPACES = re.compile(r"\s+")
-
-
-def text_hash(text: str) -> str:
-    """SHA-256 of the text after normalisation (so an evasive copy hashes the same) with
-    runs of spaces and punctuation collapsed."""
-    from tamis.text import normalize
-
-    norm = normalize(text).text
-    norm = _SPACES.sub(" ", re.sub(r"[^\w\s]", " ", norm)).strip()
-    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
-
 
 def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()

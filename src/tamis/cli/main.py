@@ -512,19 +512,11 @@ def banks_add(
 
 
 def _hashes_of(engine, path: str) -> dict[str, str]:
-    import hashlib
+    """The bank signals of one file: md5, sha256, and pdq (image) or text (text)."""
+    from tamis.detectors.hashes import content_hashes
 
-    from tamis.banks import text_hash
-    from tamis.detectors.hashes import pdq
-
-    content = engine.open(path)
-    out = {"md5": hashlib.md5(content.data, usedforsecurity=False).hexdigest(),
-           "sha256": hashlib.sha256(content.data).hexdigest()}
-    if content.kind == "text":
-        out["text"] = text_hash(content.text)
-    else:
-        out["pdq"], quality = pdq(content.frames[0].rgb)
-    return out
+    h = content_hashes(engine.open(path))
+    return {k: v for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v}
 
 
 @banks_app.command("remove")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from tamis.content.base import Content
 from tamis.detectors.base import Detector, Output
+from tamis.detectors.hashes import content_hashes
 from tamis.results import Finding, Location
 from tamis.taxonomy import LABELS
 
@@ -48,26 +48,21 @@ class BankMatcher(Detector):
             return out
         hits: list[tuple[object, dict, Location]] = []
         whole = Location(part=getattr(content, "part", None))
-        for signal, value in (("md5", hashlib.md5(content.data, usedforsecurity=False).hexdigest()),
-                              ("sha256", hashlib.sha256(content.data).hexdigest())):
+        hashes = content_hashes(content)
+        exact = [("md5", hashes.md5), ("sha256", hashes.sha256)] + ([("text", hashes.text)] if hashes.text else [])
+        for signal, value in exact:
             hits += [(e, {}, whole) for e in self.store.lookup(signal, value)]
-        if content.kind == "text":
-            from tamis.banks.signals import text_hash
-
-            hits += [(e, {}, whole) for e in self.store.lookup("text", text_hash(content.text))]
-        else:
-            from tamis.detectors.hashes import pdq
-
-            frames = [(f, *f.shared("pdq", lambda f=f: pdq(f.rgb))) for f in content.frames]
-            frames = [(f, h, q) for f, h, q in frames if q >= self.pdq_min_quality]
+        if content.kind == "image":
+            frames = (hashes.frame_pdq or ((0, hashes.pdq, hashes.pdq_quality),)) if hashes.pdq else ()
+            frames = [(i, h, q) for i, h, q in frames if q >= self.pdq_min_quality]
             multi = getattr(content, "frame_count", 1) > 1
             found = self.pdq.search([h for _, h, _ in frames], self.pdq_threshold) if frames else []
-            for (frame, _, quality), matches in zip(frames, found):
+            for (index, _, quality), matches in zip(frames, found):
                 for entry_id, distance in matches:
                     entry = self.store.get(entry_id)  # None when removed since the index was built
                     if entry is not None:
                         hits.append((entry, {"distance": distance, "quality": quality},
-                                     Location(frame=frame.index if multi else None)))
+                                     Location(frame=index if multi else None)))
         seen = set()
         for entry, extra, loc in hits:
             key = (entry.id, loc.frame)

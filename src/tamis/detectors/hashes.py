@@ -1,4 +1,5 @@
-"""Hashes of every image: MD5 and SHA-256 of the bytes, PDQ (with quality) of the pixels."""
+"""Hashes of every input: MD5 and SHA-256 of the bytes; PDQ (with quality) of each image
+frame; the normalised-text hash of a text. Computed once per content and shared."""
 
 from __future__ import annotations
 
@@ -24,19 +25,32 @@ def pdq(rgb: np.ndarray) -> tuple[str, int]:
     return pdq_hex(bits), int(quality)
 
 
-class HashDetector(Detector):
-    name = "hashes"
-    version = "md5-sha256-pdq-1"
-    requires = ("pdqhash",)
-    description = "MD5, SHA-256 and PDQ (with quality)"
-
-    def analyze_one(self, content: Content) -> Output:
+def content_hashes(content: Content) -> Hashes:
+    """The hashes of ``content``, computed once (the hash detector, the bank matcher and
+    ``tamis hash`` all read these)."""
+    def compute() -> Hashes:
         md5 = hashlib.md5(content.data, usedforsecurity=False).hexdigest()
         sha256 = hashlib.sha256(content.data).hexdigest()
+        if content.kind == "text":
+            from tamis.text import text_hash
+
+            return Hashes(md5=md5, sha256=sha256, text=text_hash(content.text))
         frames = getattr(content, "frames", [])
         per_frame = tuple((f.index, *f.shared("pdq", lambda f=f: pdq(f.rgb))) for f in frames)
         first = per_frame[0] if per_frame else None
-        return Output(hashes=Hashes(
-            md5=md5, sha256=sha256,
-            pdq=first[1] if first else None, pdq_quality=first[2] if first else None,
-            frame_pdq=per_frame if len(per_frame) > 1 else ()))
+        return Hashes(md5=md5, sha256=sha256, pdq=first[1] if first else None,
+                      pdq_quality=first[2] if first else None,
+                      frame_pdq=per_frame if len(per_frame) > 1 else ())
+
+    return content.shared("hashes", compute)
+
+
+class HashDetector(Detector):
+    name = "hashes"
+    version = "md5-sha256-pdq-text-1"
+    kinds = frozenset({"image", "text"})
+    requires = ("pdqhash",)
+    description = "MD5, SHA-256, PDQ with quality (images), normalised-text hash (texts)"
+
+    def analyze_one(self, content: Content) -> Output:
+        return Output(hashes=content_hashes(content))

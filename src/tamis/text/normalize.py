@@ -111,3 +111,16 @@ def normalize(text: str) -> Normalized:
     chars = _unspace(chars)
     chars = _deleet(chars)
     return Normalized("".join(c for c, _ in chars), tuple(i for _, i in chars), text)
+
+
+_NOT_WORD = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of the normalised text with punctuation and runs of spaces collapsed, so that
+    an evasive copy of a known text hashes the same (the ``text`` signal of hash banks)."""
+    import hashlib
+
+    norm = _SPACES.sub(" ", _NOT_WORD.sub(" ", normalize(text).text)).strip()
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
