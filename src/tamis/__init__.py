@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -37,7 +38,9 @@ from tamis.taxonomy import FACE_ATTRIBUTES, LABELS
 
 __version__ = "0.1.0"
 
-_engines: dict[tuple, Engine] = {}
+# Engines are not shared between threads (native model sessions are not thread-safe):
+# each thread that calls the API gets its own, per set of options.
+_local = threading.local()
 
 
 def _hashable(value: Any) -> Any:
@@ -49,9 +52,11 @@ def _hashable(value: Any) -> Any:
 
 
 def engine(**options: Any) -> Engine:
-    """A shared engine for these options (built once per process)."""
+    """A shared engine for these options (built once per thread)."""
+    options = {k: v for k, v in options.items() if v is not None}
     key = tuple(sorted((k, _hashable(v)) for k, v in options.items()))
-    if key not in _engines:
+    engines = _local.__dict__.setdefault("engines", {})
+    if key not in engines:
         labels = options.pop("labels", None)
         face_attributes = options.pop("face_attributes", None)
         policy = options.pop("policy", None)
@@ -59,8 +64,8 @@ def engine(**options: Any) -> Engine:
         settings = load_settings(**options)
         pol = policy if isinstance(policy, Policy) else load_policy(policy or settings.policy,
                                                                    profile or settings.profile)
-        _engines[key] = Engine(settings, pol, labels=labels, face_attributes=face_attributes)
-    return _engines[key]
+        engines[key] = Engine(settings, pol, labels=labels, face_attributes=face_attributes)
+    return engines[key]
 
 
 def scan(source: Source, *, name: str | None = None, policy: Any = None, profile: str | None = None,

@@ -65,6 +65,8 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
     try:
         if name in ("home", "policy"):
             return Path(os.path.expanduser(str(raw))) if raw not in (None, "") else None
+        if name == "threads" and isinstance(raw, int):
+            return raw
         if name in ("detectors", "blocklists"):
             items = [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else raw
             if name == "blocklists":
@@ -96,7 +98,8 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         values["home"] = Path(os.path.expanduser(env["TAMIS_HOME"]))
     home = values.get("home", base.home)
 
-    path = config_file or (Path(env["TAMIS_CONFIG"]) if env.get("TAMIS_CONFIG") else home / "config.yaml")
+    default_file = replace(base, home=home).config_file
+    path = config_file or (Path(env["TAMIS_CONFIG"]) if env.get("TAMIS_CONFIG") else default_file)
     if path.is_file():
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -120,5 +123,5 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         if name not in names:
             raise ConfigError(f"unknown setting '{name}'")
         if raw is not None:
-            values[name] = raw
+            values[name] = _coerce(name, raw, getattr(base, name), f"setting {name}")
     return replace(base, **values)

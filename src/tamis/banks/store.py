@@ -148,16 +148,19 @@ class SQLiteBankStore:
         self.bank(name)
         db = self._db()
         db.execute("BEGIN")
-        db.execute("DELETE FROM entries WHERE bank = ?", (name,))
-        db.execute("DELETE FROM banks WHERE name = ?", (name,))
-        self._bump(db)
-        db.execute("COMMIT")
+        try:
+            db.execute("DELETE FROM banks WHERE name = ?", (name,))  # entries go with it (ON DELETE CASCADE)
+            self._bump(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def add(self, entries: Iterable[Entry]) -> ImportReport:
         """Add valid entries; invalid ones are counted in the report (with their index)."""
         report = ImportReport()
         db = self._db()
-        known = {b.name for b in self.banks()}
+        known = {row[0] for row in db.execute("SELECT name FROM banks")}
         db.execute("BEGIN")
         try:
             for n, entry in enumerate(entries, 1):

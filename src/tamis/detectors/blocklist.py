@@ -66,13 +66,20 @@ def term_regex(term: str) -> str:
     return body
 
 
-def _compile(regex: str, where: str):
+def _options():
     import re2
 
     opts = re2.Options()
     opts.log_errors = False
     opts.case_sensitive = False
     opts.max_mem = 8 << 20
+    return opts
+
+
+def _compile(regex: str, where: str):
+    import re2
+
+    opts = _options()
     try:
         return re2.compile(regex, opts)
     except re2.error as exc:
@@ -149,13 +156,17 @@ class BlocklistDetector(Detector):
                 self.entries.append(entry)
         self.set = None
         if self.entries:
-            opts = re2.Options()
-            opts.log_errors = False
-            opts.case_sensitive = False
-            self.set = re2.Set.SearchSet(opts)
-            for entry in self.entries:
-                self.set.Add(entry.regex)
-            self.set.Compile()
+            opts = _options()
+            opts.max_mem = 256 << 20  # one automaton for every entry of every list
+            try:
+                self.set = re2.Set.SearchSet(opts)
+                for entry in self.entries:
+                    self.set.Add(entry.regex)
+                if self.set.Compile() is False:
+                    raise re2.error("out of memory")
+            except re2.error as exc:
+                raise BlocklistError(f"the blocklists ({len(self.entries):,} entries) do not compile together "
+                                     f"({exc}); split or shorten them") from None
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()

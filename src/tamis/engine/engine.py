@@ -26,6 +26,7 @@ def _placed(finding: Finding, part: TextContent) -> Finding:
     image: span in the read text, box of the lines it covers, frame, and which part."""
     span = finding.location.span
     hit = [r for r in part.regions if span is not None and r.start < span.end and r.end > span.start]
+    hit = [r for r in hit if r.frame == hit[0].frame]  # a box is on one frame
     box = None
     if hit:
         x0 = min(r.box.x for r in hit)

@@ -31,15 +31,24 @@ def _scan_text_batch(batch: list) -> list[ScanResult]:
 
 def scan_texts_parallel(texts: Iterable, workers: int, chunk: int = 256,
                         **engine_options: Any) -> Iterator[ScanResult]:
-    """Like :meth:`Engine.scan_texts` over ``workers`` processes, in order, ``chunk`` texts a task."""
+    """Like :meth:`Engine.scan_texts` over ``workers`` processes, in order, ``chunk`` texts a task.
+
+    At most two tasks per worker are in flight, so a large input is read as it is scanned,
+    not all at once.
+    """
+    import collections
     import itertools
 
     ctx = mp.get_context("spawn")
     it = iter(texts)
-    batches = iter(lambda: list(itertools.islice(it, chunk)), [])
+    pending: collections.deque = collections.deque()
     with ctx.Pool(workers, initializer=_init, initargs=(engine_options,)) as pool:
-        for results in pool.imap(_scan_text_batch, batches):
-            yield from results
+        while True:
+            while len(pending) < 2 * workers and (batch := list(itertools.islice(it, chunk))):
+                pending.append(pool.apply_async(_scan_text_batch, (batch,)))
+            if not pending:
+                return
+            yield from pending.popleft().get()
 
 
 def scan_parallel(sources: Iterable[Source], workers: int, keep_content: bool = False,
