@@ -40,9 +40,9 @@ def read_source(source: Source, max_bytes: int, name: str | None = None) -> tupl
         path = Path(source)
         name = name or str(path)
         try:
-            size = path.stat().st_size
             if path.is_dir():
                 raise InputError(f"{name}: is a folder, not a file")
+            size = path.stat().st_size
             if size > max_bytes:
                 raise TooLargeError(f"{name}: {size:,} bytes is over the limit of {max_bytes:,} bytes")
             with path.open("rb") as fh:
@@ -51,8 +51,6 @@ def read_source(source: Source, max_bytes: int, name: str | None = None) -> tupl
             raise InputNotFoundError(f"{name}: no such file") from None
         except PermissionError:
             raise InputError(f"{name}: permission denied") from None
-        except IsADirectoryError:
-            raise InputError(f"{name}: is a folder, not a file") from None
         if len(data) > max_bytes:  # the file grew, or is a pipe
             raise TooLargeError(f"{name}: over the limit of {max_bytes:,} bytes")
     elif hasattr(source, "read"):

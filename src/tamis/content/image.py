@@ -60,9 +60,6 @@ class Frame:
             self._shared[key] = compute()
         return self._shared[key]
 
-    def pil(self) -> Image.Image:
-        return self.shared("pil", lambda: Image.fromarray(self.rgb))
-
     def gray(self) -> np.ndarray:
         import cv2
 
@@ -122,8 +119,6 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
                 return content
             content.frames = _sample_frames(img, n_frames, max_frames, max_pixels, content)
             return content
-    except (UnsupportedFormatError, DecompressionBombError, TooSmallError):
-        raise
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(f"{name}: {exc}") from None
     except UnidentifiedImageError:

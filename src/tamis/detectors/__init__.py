@@ -8,7 +8,6 @@ from tamis.detectors.base import Detector, Output
 from tamis.detectors.blocklist import BlocklistDetector
 from tamis.detectors.faces import FaceDetector
 from tamis.detectors.hashes import HashDetector
-from tamis.detectors.models import ModelFile
 from tamis.detectors.nsfw import NsfwDetector
 from tamis.detectors.nudity import NudityDetector
 from tamis.detectors.ocr import OcrDetector
@@ -55,8 +54,4 @@ def build_detectors(settings=None) -> list[Detector]:
             for name in REGISTRY if name in names]  # registry order: shared work comes first
 
 
-def all_models() -> list[tuple[str, ModelFile]]:
-    return [(name, m) for name, cls in REGISTRY.items() for m in cls.models]
-
-
-__all__ = ["Detector", "Output", "REGISTRY", "build_detectors", "detector_names", "all_models"]
+__all__ = ["Detector", "Output", "REGISTRY", "build_detectors", "detector_names"]

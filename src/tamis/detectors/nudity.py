@@ -6,7 +6,6 @@ does: their columns are removed from the model output before anything else looks
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from tamis.content.base import Content
@@ -84,6 +83,8 @@ class NudityDetector(Detector):
         return out
 
     def detect(self, bgr: np.ndarray) -> list[tuple[str, float, Box]]:
+        import cv2
+
         h, w = bgr.shape[:2]
         side = max(h, w)
         padded = cv2.copyMakeBorder(bgr, 0, side - h, 0, side - w, cv2.BORDER_CONSTANT)

@@ -16,7 +16,7 @@ from tamis.detectors import Detector, build_detectors
 from tamis.errors import DetectorContractError, DetectorError, InputError, TamisError, UnsupportedFormatError
 from tamis.policy import Policy, load_policy
 from tamis.results import Box, Face, Finding, ScanResult
-from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels
+from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels, lineage
 
 log = logging.getLogger("tamis")
 
@@ -275,11 +275,15 @@ class Engine:
             frames_analyzed=len(getattr(content, "frames", [])) or None,
             notes=list(getattr(content, "notes", [])))
 
+    def _wanted(self, label: str) -> bool:
+        """Whether ``label`` is reported: all are, unless labels were asked for (a parent
+        brings its sub-labels)."""
+        return self.labels is None or not self.labels.isdisjoint(lineage(label))
+
     def _merge(self, det: Detector, content: Content, result: ScanResult, out) -> None:
         for f in out.findings:
             self._check(det, content, f)
-            if self.labels is None or any(f.label == lab or f.label.startswith(lab + "/")
-                                          for lab in self.labels):
+            if self._wanted(f.label):
                 result.findings.append(f)
         for face in out.faces:
             result.faces.append(self._filter_face(face))
@@ -288,7 +292,7 @@ class Engine:
         if out.hashes is not None:
             result.hashes = out.hashes
         for label, score in out.scores.items():
-            if self.labels is None or any(label == lab or label.startswith(lab + "/") for lab in self.labels):
+            if self._wanted(label):
                 result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
         result.notes.extend(out.notes)
 
