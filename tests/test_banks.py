@@ -170,3 +170,18 @@ def test_cli_banks_and_hash(tmp_path, samples, monkeypatch):
     assert "mine" in run(app, ["banks", "list"]).output
     assert run(app, ["banks", "stats"]).exit_code == 0
     assert run(app, ["banks", "delete", "nope"]).exit_code == 2
+
+
+def test_mirrored_copies_match_only_with_dihedral_queries(tmp_path, samples):
+    store = SQLiteBankStore(tmp_path / "banks.db")
+    store.create_bank("removed")
+    cat = Image.open(samples / "cat.jpg").convert("RGB")
+    store.add([Entry("removed", "pdq", pdq(np.asarray(cat))[0])])
+    mirrored = _jpeg(cat.transpose(Image.Transpose.FLIP_LEFT_RIGHT), quality=90)
+    plain = Engine(Settings(home=tmp_path, detectors=("banks",)))
+    assert plain.scan(mirrored).findings == []
+    dihedral = Engine(Settings(home=tmp_path, detectors=("banks",), pdq_dihedral=True))
+    (hit,) = dihedral.scan(mirrored).findings
+    assert hit.data["transform"] == "flip_horizontal" and hit.data["distance"] <= 31
+    (same,) = dihedral.scan(samples / "cat.jpg").findings
+    assert "transform" not in same.data

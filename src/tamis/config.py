@@ -39,6 +39,8 @@ class Settings:
     phone_region: str = "US"
     #: Blocklist files or folders, besides $TAMIS_HOME/blocklists/.
     blocklists: tuple[Path, ...] = ()
+    #: Match the rotations and mirror images of images against PDQ banks too (8 queries each).
+    pdq_dihedral: bool = False
     #: Frames sampled from an animated GIF/WebP.
     max_frames: int = 8
     #: Names of detectors to run; empty means all default detectors.

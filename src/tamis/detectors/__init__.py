@@ -48,7 +48,7 @@ def build_detectors(settings=None) -> list[Detector]:
         OcrDetector: dict(always=settings.ocr_always),
         PiiDetector: dict(phone_region=settings.phone_region),
         BlocklistDetector: dict(files=settings.blocklists, home=settings.home),
-        BankMatcher: dict(home=settings.home),
+        BankMatcher: dict(home=settings.home, pdq_dihedral=settings.pdq_dihedral),
     }
     return [REGISTRY[name](threads=settings.threads, **options.get(REGISTRY[name], {}))
             for name in REGISTRY if name in names]  # registry order: shared work comes first

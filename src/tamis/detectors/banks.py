@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tamis.content.base import Content
 from tamis.detectors.base import Detector, Output
-from tamis.detectors.hashes import content_hashes
+from tamis.detectors.hashes import content_hashes, pdq_dihedral
 from tamis.results import Finding, Location
 from tamis.taxonomy import LABELS
 
@@ -25,11 +25,13 @@ class BankMatcher(Detector):
     description = "matches MD5, SHA-256, PDQ and normalised-text hashes against hash banks"
 
     def __init__(self, threads: int = 0, home: Path | None = None, pdq_threshold: int = PDQ_THRESHOLD,
-                 pdq_min_quality: int = PDQ_MIN_QUALITY) -> None:
+                 pdq_min_quality: int = PDQ_MIN_QUALITY, pdq_dihedral: bool = False) -> None:
         super().__init__(threads)
         self.home = home
         self.pdq_threshold = pdq_threshold
         self.pdq_min_quality = pdq_min_quality
+        #: Also query the 7 rotations and mirror images of each frame (mirrored copies match).
+        self.pdq_dihedral = pdq_dihedral
 
     def _load(self) -> None:
         from tamis.banks.index import PdqMatcher
@@ -56,13 +58,24 @@ class BankMatcher(Detector):
             frames = (hashes.frame_pdq or ((0, hashes.pdq, hashes.pdq_quality),)) if hashes.pdq else ()
             frames = [(i, h, q) for i, h, q in frames if q >= self.pdq_min_quality]
             multi = getattr(content, "frame_count", 1) > 1
-            found = self.pdq.search([h for _, h, _ in frames], self.pdq_threshold) if frames else []
-            for (index, _, quality), matches in zip(frames, found):
+            by_index = {f.index: f for f in content.frames}
+            queries = []  # (frame index, quality, transform, hash)
+            for index, h, quality in frames:
+                if self.pdq_dihedral:
+                    frame = by_index[index]
+                    variants = frame.shared("pdq_dihedral", lambda f=frame: pdq_dihedral(f.rgb))
+                    queries += [(index, quality, name, v) for name, v in variants]
+                else:
+                    queries.append((index, quality, "original", h))
+            found = self.pdq.search([q[3] for q in queries], self.pdq_threshold) if queries else []
+            for (index, quality, transform, _), matches in zip(queries, found):
                 for entry_id, distance in matches:
                     entry = self.store.get(entry_id)  # None when removed since the index was built
                     if entry is not None:
-                        hits.append((entry, {"distance": distance, "quality": quality},
-                                     Location(frame=index if multi else None)))
+                        extra = {"distance": distance, "quality": quality}
+                        if transform != "original":
+                            extra["transform"] = transform
+                        hits.append((entry, extra, Location(frame=index if multi else None)))
         seen = set()
         for entry, extra, loc in hits:
             key = (entry.id, loc.frame)

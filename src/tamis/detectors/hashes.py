@@ -18,6 +18,19 @@ def pdq_hex(bits: np.ndarray) -> str:
     return f"{value:064x}"
 
 
+#: The order of pdqhash.compute_dihedral's hashes.
+DIHEDRAL = ("original", "rotate_90", "rotate_180", "rotate_270", "flip_vertical", "flip_horizontal",
+            "rotate_90_flip_vertical", "rotate_90_flip_horizontal")
+
+
+def pdq_dihedral(rgb: np.ndarray) -> list[tuple[str, str]]:
+    """(transform, PDQ) of the 8 rotations and mirror images of ``rgb``, in one pass."""
+    import pdqhash
+
+    bits, _ = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
+    return [(name, pdq_hex(b)) for name, b in zip(DIHEDRAL, bits)]
+
+
 def pdq(rgb: np.ndarray) -> tuple[str, int]:
     import pdqhash
 
