@@ -145,3 +145,15 @@ def test_single_scan_raises_the_detector_error():
     with pytest.raises(DetectorError, match="boom") as info:
         eng.scan(png_bytes(colour=(255, 0, 0)))
     assert info.value.code == "detector_error"
+
+
+def test_no_attributes_asked_means_no_mesh(samples, monkeypatch):
+    from tamis.detectors.faces import FaceDetector
+
+    eng = Engine(Settings(detectors=("faces",)), face_attributes=[])
+    det = eng.detectors[0]
+    assert isinstance(det, FaceDetector) and det.wanted == frozenset()
+    det.load()
+    monkeypatch.setattr(det, "mesh", lambda *a: (_ for _ in ()).throw(AssertionError("meshed")))
+    (face,) = eng.scan(samples / "astronaut_portrait.jpg").faces
+    assert face.attributes == {} and face.score > 0.8

@@ -94,7 +94,7 @@ def blur_faces(source: Source, *, mode: str = "blur", name: str | None = None):
 
     from tamis.render import redact_faces
 
-    eng = engine(detectors=("faces",))
+    eng = engine(detectors=("faces",), face_attributes=())  # boxes only: no attributes computed
     content = eng.open(source, name)
     result = eng.analyze([content])[0]
     if result.error:

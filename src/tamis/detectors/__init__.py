@@ -27,7 +27,7 @@ def detector_names(default_only: bool = False) -> list[str]:
     return [n for n, cls in REGISTRY.items() if cls.default or not default_only]
 
 
-def build_detectors(settings=None) -> list[Detector]:
+def build_detectors(settings=None, face_attributes=None) -> list[Detector]:
     """Construct the detectors the settings name (all default ones when they name none).
 
     Cheap: nothing is loaded until a detector is first used.
@@ -49,6 +49,7 @@ def build_detectors(settings=None) -> list[Detector]:
         PiiDetector: dict(phone_region=settings.phone_region),
         BlocklistDetector: dict(files=settings.blocklists, home=settings.home),
         BankMatcher: dict(home=settings.home, pdq_dihedral=settings.pdq_dihedral),
+        FaceDetector: dict(attributes=face_attributes),
     }
     return [REGISTRY[name](threads=settings.threads, **options.get(REGISTRY[name], {}))
             for name in REGISTRY if name in names]  # registry order: shared work comes first

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -25,6 +26,7 @@ from tamis.content.base import Content
 from tamis.detectors.base import Detector, Output
 from tamis.detectors.models import ModelFile
 from tamis.results import Box, Face, FaceAttribute
+from tamis.taxonomy import FACE_ATTRIBUTES
 
 _MP = dict(distribution="mediapipe", module="mediapipe", licence_code="Apache-2.0",
            licence_weights="Apache-2.0")
@@ -236,6 +238,11 @@ class FaceDetector(Detector):
     min_confidence = 0.5
     max_faces = 32
 
+    def __init__(self, threads: int = 0, attributes: Iterable[str] | None = None) -> None:
+        super().__init__(threads)
+        #: The attributes to compute; with none, faces are not meshed at all (e.g. to blur them).
+        self.wanted = frozenset(FACE_ATTRIBUTES if attributes is None else attributes)
+
     def _load(self) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")
         with _quiet_stderr():  # MediaPipe's C++ start-up chatter is not for our users
@@ -317,9 +324,10 @@ class FaceDetector(Detector):
         return mesh_features(*meshed)
 
     def attributes(self, rgb: np.ndarray, box: Box) -> dict[str, FaceAttribute]:
-        feats = self.features(rgb, box)
+        models = {n: m for n, m in self.attribute_models.items() if n in self.wanted}
+        feats = self.features(rgb, box) if any(m.reliable for m in models.values()) else None
         out = {}
-        for name, model in self.attribute_models.items():
+        for name, model in models.items():
             if feats is None or not model.reliable:
                 out[name] = FaceAttribute(None, 0.0)
                 continue

@@ -66,10 +66,11 @@ class Engine:
                  face_attributes: Iterable[str] | None = None) -> None:
         self.settings = settings or load_settings()
         self.policy = policy or load_policy(self.settings.policy, self.settings.profile)
-        self.detectors = list(detectors) if detectors is not None else build_detectors(self.settings)
         self.labels = set(check_labels(labels)) if labels else None
         self.face_attributes = (set(check_face_attributes(face_attributes))
                                 if face_attributes is not None else set(FACE_ATTRIBUTES))
+        self.detectors = list(detectors) if detectors is not None else build_detectors(
+            self.settings, face_attributes=self.face_attributes)
 
     def load(self) -> Engine:
         for d in self.detectors:
