@@ -103,22 +103,14 @@ class Engine:
 
     def scan_texts(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 64) -> Iterator[ScanResult]:
         """Scan texts given as strings (or (name, text) pairs); bad ones give error results."""
-        def contents():
-            for i, item in enumerate(texts):
-                name, text = item if isinstance(item, tuple) else (f"<text {i}>", item)
-                yield name, text
-        pending: list = []
-        n = 0
-        for name, text in contents():
+        def open_one(item, i):
+            name, text = item if isinstance(item, tuple) else (f"<text {i}>", item)
             try:
-                pending.append((self.open_text(text, name), 0.0))
-                n += 1
+                return self.open_text(text, name)
             except InputError as exc:
-                pending.append(ScanResult(source=name, kind="text", error=exc.to_dict()))
-            if n >= batch_size:
-                yield from self._finish(pending, False)
-                pending, n = [], 0
-        yield from self._finish(pending, False)
+                return ScanResult(source=name, kind="text", error=exc.to_dict())
+
+        return self._batched(texts, open_one, batch_size, keep=False)
 
     # -- scanning ---------------------------------------------------------------------
 
@@ -139,19 +131,31 @@ class Engine:
                   keep_content: bool = False) -> Iterator[ScanResult]:
         """Scan many inputs, in order; a bad one yields a result with ``error`` set and the
         rest go on. With ``keep_content`` each result carries its decoded content."""
+        def open_one(source, _):
+            try:
+                return self.open(source)
+            except InputError as exc:
+                return self.error_result(source, exc)
+
+        return self._batched(sources, open_one, batch_size, keep_content)
+
+    def _batched(self, items: Iterable, open_one, batch_size: int, keep: bool) -> Iterator[ScanResult]:
+        """Open items one by one (a bad one becomes an error result), analyze the contents
+        ``batch_size`` at a time, and yield every result in input order."""
         pending: list[ScanResult | tuple[Content, float]] = []
         n_contents = 0
-        for source in sources:
+        for i, item in enumerate(items):
             start = time.perf_counter()
-            try:
-                pending.append((self.open(source), (time.perf_counter() - start) * 1000))
-                n_contents += 1
-            except InputError as exc:
-                pending.append(self.error_result(source, exc))
+            opened = open_one(item, i)
+            if isinstance(opened, ScanResult):
+                pending.append(opened)
+                continue
+            pending.append((opened, (time.perf_counter() - start) * 1000))
+            n_contents += 1
             if n_contents >= batch_size:
-                yield from self._finish(pending, keep_content)
+                yield from self._finish(pending, keep)
                 pending, n_contents = [], 0
-        yield from self._finish(pending, keep_content)
+        yield from self._finish(pending, keep)
 
     def _finish(self, pending: list, keep: bool) -> Iterator[ScanResult]:
         """Analyze the contents in ``pending`` as one batch; yield all results in input order."""
