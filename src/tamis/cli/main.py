@@ -503,10 +503,15 @@ def banks_add(
         report = store.add(entries)
     except TamisError as exc:
         _fail(exc)
+    _report_added(report, "entry ", failed, "errors")
+
+
+def _report_added(report, where: str, failed: int, what: str) -> None:
+    """Print each rejected entry and a summary of an add or import; exit 2 if any failed."""
     for n, msg in report.errors:
-        err.print(escape(f"entry {n}: {msg}"), highlight=False)
-    err.print(f"{report.added} added, {report.duplicates} already there, "
-              f"{len(report.errors) + failed} errors", highlight=False)
+        err.print(escape(f"{where}{n}: {msg}"), highlight=False)
+    err.print(f"{report.added} added, {report.duplicates} already there, {len(report.errors) + failed} {what}",
+              highlight=False)
     if report.errors or failed:
         raise typer.Exit(EXIT_ERROR)
 
@@ -549,12 +554,7 @@ def banks_import(
         report = import_text(_store(), bank, data, fmt, signal)
     except TamisError as exc:
         _fail(exc)
-    for n, msg in report.errors:
-        err.print(escape(f"{file}:{n}: {msg}"), highlight=False)
-    err.print(f"{report.added} added, {report.duplicates} already there, {len(report.errors)} invalid lines "
-              "(skipped)", highlight=False)
-    if report.errors:
-        raise typer.Exit(EXIT_ERROR)
+    _report_added(report, f"{file}:", 0, "invalid lines (skipped)")
 
 
 @banks_app.command("export")
