@@ -110,6 +110,17 @@ def test_pdq_index_finds_every_code_within_31_bits(n, tmp_path):
         assert {h for h, _ in hits} == exact
 
 
+def test_an_index_saved_with_another_layout_is_rebuilt_not_misread(store, tmp_path):
+    folder = tmp_path / "indexes"
+    store.add([Entry("terror", "pdq", "f" * 64)])
+    PdqMatcher(store, folder)
+    meta = json.loads((folder / "pdq.json").read_text())
+    (folder / "pdq.json").write_text(json.dumps({**meta, "kind": "mih-12x22/21-r2"}))
+    assert PdqIndex.load(folder) is None
+    assert [d for _, d in PdqMatcher(store, folder).search(["f" * 63 + "e"], 31)[0]] == [1]
+    assert json.loads((folder / "pdq.json").read_text())["kind"] == meta["kind"]
+
+
 def test_matcher_persists_and_uses_a_side_index(store, tmp_path):
     store.add([Entry("terror", "pdq", "f" * 64)])
     folder = tmp_path / "indexes"

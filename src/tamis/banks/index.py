@@ -11,13 +11,15 @@ next build.
 from __future__ import annotations
 
 import json
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tamis.banks.mih import MultiIndexHash, distances
+from tamis.banks.mih import LAYOUT, MultiIndexHash, distances, words
 from tamis.banks.store import BankStore
 
 #: Below this many hashes a linear scan is as fast as the index, and exact by construction.
@@ -33,8 +35,24 @@ def to_codes(hexes: list[str]) -> np.ndarray:
 
 def hamming_many(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Hamming distances between (n, 32) uint8 codes and one (32,) uint8 query."""
-    return distances(np.ascontiguousarray(codes).view(np.uint16).reshape(-1, 16),
-                     np.ascontiguousarray(query).view(np.uint16))
+    return distances(words(codes), words(query)[0])
+
+
+#: A batch of at least this many queries is spread over threads (numpy releases the GIL).
+PARALLEL_FROM = 64
+#: Queries searched in one pass of array operations.
+BATCH = 32
+_THREADS = max(1, min(8, os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="tamis-pdq")
+        return _pool
 
 
 @dataclass
@@ -42,22 +60,32 @@ class PdqIndex:
     ids: np.ndarray  # entry ids, row i of the index is entry ids[i]
     index: MultiIndexHash | None  # None for a small set (linear scan)
     version: tuple[int, int]
-    codes: np.ndarray | None = None  # kept for the linear scan of a small set
+    codes64: np.ndarray | None = None  # (n, 4) uint64, kept for the linear scan of a small set
 
     @classmethod
     def build(cls, ids: np.ndarray, codes: np.ndarray, version: tuple[int, int]) -> PdqIndex:
         if len(ids) <= LINEAR_UP_TO:
-            return cls(ids, None, version, np.ascontiguousarray(codes))
+            return cls(ids, None, version, words(codes))
         return cls(ids, MultiIndexHash.build(codes), version)
 
     def search(self, queries: np.ndarray, threshold: int) -> list[list[tuple[int, int]]]:
-        """For each query, (entry id, distance) of every indexed code within ``threshold``."""
+        """For each query, (entry id, distance) of every indexed code within ``threshold``.
+
+        A large batch is split over threads, one slice per core.
+        """
+        if len(queries) >= PARALLEL_FROM and self.index is not None:
+            pool = _threads()
+            parts = np.array_split(queries, _THREADS)
+            return [hits for part in pool.map(lambda p: self._search(p, threshold), parts) for hits in part]
+        return self._search(queries, threshold)
+
+    def _search(self, queries: np.ndarray, threshold: int) -> list[list[tuple[int, int]]]:
         if self.index is None:
-            return [scan(self.ids, self.codes, q, threshold) for q in queries]
+            return [scan(self.ids, self.codes64, q, threshold) for q in queries]
         out = []
-        for q in queries:
-            rows, dist = self.index.search(q, threshold)
-            out.append([(int(self.ids[r]), int(d)) for r, d in zip(rows, dist)])
+        for lo in range(0, len(queries), BATCH):
+            for rows, dist in self.index.search_many(queries[lo:lo + BATCH], threshold):
+                out.append([(int(self.ids[r]), int(d)) for r, d in zip(rows, dist)])
         return out
 
     def save(self, folder: Path) -> None:
@@ -65,10 +93,10 @@ class PdqIndex:
         if self.index is not None:
             self.index.save(folder)
         else:
-            np.save(folder / "pdq.codes.npy", self.codes)
+            np.save(folder / "pdq.codes64.npy", self.codes64)
         np.save(folder / "pdq.ids.npy", self.ids)
         (folder / "pdq.json").write_text(json.dumps({"version": list(self.version), "count": len(self.ids),
-                                                     "kind": "linear" if self.index is None else "mih"}))
+                                                     "kind": "linear" if self.index is None else LAYOUT}))
 
     @classmethod
     def load(cls, folder: Path) -> PdqIndex | None:
@@ -76,17 +104,19 @@ class PdqIndex:
             meta = json.loads((folder / "pdq.json").read_text())
             ids = np.load(folder / "pdq.ids.npy")
             if meta.get("kind") == "linear":
-                return cls(ids, None, tuple(meta["version"]), np.load(folder / "pdq.codes.npy"))
+                return cls(ids, None, tuple(meta["version"]), np.load(folder / "pdq.codes64.npy"))
+            if meta.get("kind") != LAYOUT:
+                return None  # saved by another version of tamis: rebuild
             return cls(ids, MultiIndexHash.load(folder), tuple(meta["version"]))
         except (OSError, ValueError, KeyError):
             return None
 
 
-def scan(ids: np.ndarray, codes: np.ndarray | None, query: np.ndarray, threshold: int) -> list[tuple[int, int]]:
-    """Exact linear scan: (id, distance) of every code within ``threshold`` of ``query``."""
-    if codes is None or not len(codes):
+def scan(ids: np.ndarray, codes64: np.ndarray | None, query: np.ndarray, threshold: int) -> list[tuple[int, int]]:
+    """Exact linear scan: (id, distance) of every (n, 4) uint64 code within ``threshold`` of ``query``."""
+    if codes64 is None or not len(codes64):
         return []
-    d = hamming_many(codes, query)
+    d = distances(codes64, words(query)[0])
     return [(int(ids[j]), int(d[j])) for j in np.nonzero(d <= threshold)[0]]
 
 
@@ -131,7 +161,7 @@ class PdqMatcher:
             built_top = self.index.version[1] if self.index else 0
         ids, codes = self._read(after_id=built_top)
         with self._lock:
-            self.side = (ids, codes)
+            self.side = (ids, words(codes))
             self.seen_version = self.store.version()
 
     #: Entries added since the last build above which a background rebuild starts.
@@ -144,8 +174,8 @@ class PdqMatcher:
                 self.rebuild(background=True)
         queries = to_codes(hexes)
         with self._lock:
-            index, (side_ids, side_codes) = self.index, self.side
+            index, (side_ids, side_codes64) = self.index, self.side
         out = index.search(queries, threshold) if index else [[] for _ in hexes]
         for i, q in enumerate(queries):
-            out[i] += scan(side_ids, side_codes, q, threshold)
+            out[i] += scan(side_ids, side_codes64, q, threshold)
         return out
