@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test bench lint clean
 
 demo:
-	scripts/install.sh
+	scripts/install.sh video
 	$(BIN)/tamis models
 	$(BIN)/tamis scan samples/images --annotate out/annotated --blur-faces out/blurred --report out/report.html \
 		--format json --output out/results.json; test $$? -le 1
@@ -16,7 +16,7 @@ demo:
 	@echo "Results: out/results.json and out/report.html; pictures: out/annotated/ and out/blurred/"
 
 test:
-	scripts/install.sh dev,nudity
+	scripts/install.sh dev,nudity,video
 	$(BIN)/python -m pytest -q --timeout 600
 
 bench:

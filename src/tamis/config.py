@@ -43,6 +43,20 @@ class Settings:
     pdq_dihedral: bool = False
     #: Frames sampled from an animated GIF/WebP.
     max_frames: int = 8
+    #: Largest video accepted, in bytes (videos are streamed from disk, not read whole).
+    max_video_bytes: int = 4 * 1024**3
+    #: Longest video analysed, in seconds.
+    max_video_seconds: float = 4 * 3600.0
+    #: A video frame is analysed every this many seconds of video...
+    video_sample_interval: float = 1.0
+    #: ...and at every scene change: mean luma difference from the previous frame (0 to 1).
+    video_scene_threshold: float = 0.12
+    #: A selected frame within this PDQ distance of the last analysed one reuses its results.
+    video_reuse_distance: int = 12
+    #: Most frames selected from one video (samples plus scene changes).
+    max_video_frames: int = 20_000
+    #: A video matches a PDQ bank entry when at least this many of its frames match it.
+    video_bank_min_frames: int = 2
     #: Names of detectors to run; empty means all default detectors.
     detectors: tuple[str, ...] = ()
     #: Run OCR on every image instead of only where the text gate sees text.
@@ -82,6 +96,11 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
             value = int(raw)
             if value < 0:
                 raise ValueError("must not be negative")
+            return value
+        if typ is float:
+            value = float(raw)
+            if not (value >= 0 and value != float("inf")):
+                raise ValueError("must be a finite number, not negative")
             return value
         return str(raw) if raw is not None else None
     except (TypeError, ValueError) as exc:

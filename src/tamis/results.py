@@ -232,6 +232,76 @@ class Decision:
 
 
 @dataclass
+class FrameRecord:
+    """One selected video frame: analysed, or reusing an earlier near-identical frame's results."""
+
+    index: int
+    timestamp: float
+    reason: str  # "first", "sample" or "scene_change"
+    scores: dict[str, float] = field(default_factory=dict)  # highest finding score per label
+    reused_from: int | None = None
+    pdq: str | None = None
+
+    def to_dict(self) -> dict:
+        return _drop_none({"index": self.index, "timestamp": self.timestamp, "reason": self.reason,
+                           "reused_from": self.reused_from,
+                           "scores": {k: round(v, 4) for k, v in sorted(self.scores.items())}})
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of video where a label was found: [start, end) in seconds, its highest
+    score, and the frame that scored it."""
+
+    label: str
+    start: float
+    end: float
+    max_score: float
+    frame: int
+    timestamp: float
+    frames: int  # selected frames in the segment
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "start": self.start, "end": self.end, "max_score": round(self.max_score, 4),
+                "frame": self.frame, "timestamp": self.timestamp, "frames": self.frames}
+
+
+@dataclass
+class VideoSummary:
+    """What a video scan did (frames decoded, analysed, reused) and its timeline."""
+
+    duration: float | None
+    fps: float | None
+    codec: str | None
+    frames_decoded: int = 0
+    frames_analyzed: int = 0
+    frames_reused: int = 0
+    audio: str | None = None
+    subtitle_cues: int = 0
+    #: Subtitles and text metadata read (part, start, end, text); text findings point into them.
+    cues: list[dict] = field(default_factory=list)
+    sampling: dict[str, float] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    frames: list[FrameRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return _drop_none({
+            "duration": round(self.duration, 3) if self.duration is not None else None,
+            "fps": self.fps, "codec": self.codec,
+            "frames_decoded": self.frames_decoded,
+            "frames_selected": len(self.frames),
+            "frames_analyzed": self.frames_analyzed,
+            "frames_reused": self.frames_reused,
+            "audio": self.audio,
+            "subtitle_cues": self.subtitle_cues,
+            "cues": self.cues,
+            "sampling": self.sampling,
+            "segments": [seg.to_dict() for seg in self.segments],
+            "frames": [fr.to_dict() for fr in self.frames],
+        })
+
+
+@dataclass
 class ScanResult:
     """Everything tamis found in one input."""
 
@@ -257,8 +327,13 @@ class ScanResult:
     language: dict | None = None
     #: The text with personal data replaced by '*' (same length, so spans still apply).
     masked_text: str | None = None
+    #: For a video: frames decoded, analysed and reused, and the timeline of segments.
+    video: VideoSummary | None = None
     #: The decoded content, kept only when asked for (to draw on it); never serialised.
     content: Any = field(default=None, repr=False, compare=False)
+    #: For a video, when asked for: JPEG thumbnails of the best frame of each segment, by
+    #: frame index; never serialised.
+    thumbnails: dict[int, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -296,6 +371,7 @@ class ScanResult:
             "language": self.language,
             "label_scores": self.label_scores,
             "masked_text": self.masked_text,
+            "video": self.video.to_dict() if self.video else None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "error": self.error,
             "notes": self.notes,

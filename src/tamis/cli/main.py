@@ -88,7 +88,7 @@ _STYLE = {"allow": "green", "review": "yellow", "block": "red", "error": "magent
 @app.command()
 def scan(
     paths: Annotated[Optional[list[str]], typer.Argument(
-        help="Files (images, text), folders (recursive) or - for stdin.")] = None,
+        help="Files (images, videos, text), folders (recursive) or - for stdin.")] = None,
     text: Annotated[Optional[list[str]], typer.Option("--text", "-t", help="Scan this text (repeatable).")] = None,
     jsonl: Annotated[Optional[Path], typer.Option(
         help='Bulk text mode: each line {"id", "text"}; writes {"id", "scores", "decision", "findings"} '
@@ -107,12 +107,15 @@ def scan(
     blur_faces: Annotated[Optional[Path], typer.Option(help="Write face-blurred copies here.")] = None,
     pixelate: Annotated[bool, typer.Option(help="Pixelate faces instead of blurring.")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write an HTML report (with pictures) here.")] = None,
+    thumbnails: Annotated[Optional[Path], typer.Option(
+        help="Videos: write the annotated best frame of each timeline segment to this folder.")] = None,
     workers: Annotated[int, typer.Option(
         help="Worker processes (0 = one per core when there are 8 files or more).")] = 0,
     ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
 ) -> None:
-    """Scan images and texts; print findings, faces, text, hashes and a decision for each."""
+    """Scan images, videos and texts; print findings, faces, text, a video's timeline, and a
+    decision for each."""
     from tamis.config import load_settings
     from tamis.engine import Engine
     from tamis.policy import load_policy
@@ -129,7 +132,7 @@ def scan(
                                  blocklists=tuple(blocklist) if blocklist else None)
         pol = load_policy(policy or settings.policy, profile or settings.profile)
         options = dict(settings=settings, policy=pol, labels=_split(labels),
-                       face_attributes=_split(face_attributes))
+                       face_attributes=_split(face_attributes), video_thumbnails=bool(thumbnails or report))
         engine = Engine(**options)  # validates detectors, labels and attributes before any work
         for det in engine.detectors:
             if det.name == "blocklist":
@@ -157,20 +160,24 @@ def scan(
     if text:
         stream = itertools.chain(stream, engine.scan_texts((f"--text {i + 1}", t) for i, t in enumerate(text)))
     sources = itertools.chain(files, (None for _ in text or []))
-    pictures = _Pictures(annotate, blur_faces, "pixelate" if pixelate else "blur", report)
+    pictures = _Pictures(annotate, blur_faces, "pixelate" if pixelate else "blur", report, thumbnails)
     _emit(zip(sources, stream), total, format, output, pictures, progress)
 
 
 class _Pictures:
     """Annotated copies, redacted copies and report cards, for results that carry content."""
 
-    def __init__(self, annotate_dir, blur_dir, mode, report) -> None:
+    def __init__(self, annotate_dir, blur_dir, mode, report, thumbs_dir=None) -> None:
         self.annotate_dir, self.blur_dir, self.mode, self.report = annotate_dir, blur_dir, mode, report
+        self.thumbs_dir = thumbs_dir
         self.used: set[str] = set()
         self.cards: list[str] = []
 
     def add(self, result) -> None:
         from tamis.render import card
+
+        if result.kind == "video" and result.error is None:
+            self._video(result)
 
         if result.content is not None and getattr(result.content, "frames", None) and \
                 (self.annotate_dir or self.blur_dir):
@@ -178,6 +185,30 @@ class _Pictures:
         if self.report:
             self.cards.append(card(result))
         result.content = None
+
+    def _video(self, result) -> None:
+        """Thumbnails of the best frame of each segment, and a face-redacted copy."""
+        stem = None
+        if self.thumbs_dir and result.video.segments:
+            stem = _picture_stem(result.source, self.used)
+            self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+            for seg in result.video.segments:
+                jpg = result.thumbnails.get(seg.frame)
+                if jpg:
+                    label = seg.label.replace("/", "-")
+                    (self.thumbs_dir / f"{stem}.{label}.{seg.timestamp:.3f}s.jpg").write_bytes(jpg)
+        if self.blur_dir:
+            import tamis
+
+            if not Path(result.source).is_file():
+                err.print(escape(f"{result.source}: a video from stdin is not redacted (give a file)"))
+                return
+            stem = stem or _picture_stem(result.source, self.used)
+            self.blur_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                tamis.blur_video(result.source, self.blur_dir / f"{stem}.mp4", mode=self.mode)
+            except TamisError as exc:
+                err.print(escape(f"{result.source}: not redacted: [{exc.code}] {exc.message}"), highlight=False)
 
     def finish(self, counts) -> None:
         from tamis.render import render_report
@@ -335,11 +366,43 @@ def _print_table(results, sink) -> None:
             table.add_row(escape(r.source), "[magenta]error[/magenta]",
                           escape(f"[{r.error['code']}] {r.error['message']}"), "", "")
             continue
-        text = (r.text.text.replace("\n", " | ")[:60] if r.text and r.text.lines else "")
+        lines = list(dict.fromkeys(line.text for line in r.text.lines)) if r.text else []  # a video repeats them
+        faces = _row_faces(r) if r.kind == "image" else (
+            f"{len(r.faces)} in {len({f.frame for f in r.faces})} frames" if r.faces else "")
         table.add_row(escape(r.source), f"[{_STYLE[r.action]}]{r.action}[/]", escape(_row_findings(r)),
-                      _row_faces(r) if r.kind == "image" else "", escape(text))
+                      faces, escape(" | ".join(lines)[:60]))
     console = Console(file=sink, width=160) if sink else out
     console.print(table)
+    for r in results:
+        if r.video is not None and r.error is None:
+            _print_timeline(r, console)
+
+
+def _clock(t: float) -> str:
+    minutes, seconds = divmod(t, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return (f"{hours}:{minutes:02d}:" if hours else f"{minutes:02d}:") + f"{seconds:04.1f}"
+
+
+def _print_timeline(r, console) -> None:
+    v = r.video
+    head = (f"{r.source}: {_clock(v.duration or 0)} at {v.fps or '?'} fps, {v.frames_decoded} frames decoded, "
+            f"{v.frames_analyzed} analysed, {v.frames_reused} reused")
+    if v.subtitle_cues:
+        head += f", {v.subtitle_cues} subtitle cues"
+    if v.audio:
+        head += f"; audio {v.audio}"
+    console.print(escape(head), highlight=False)
+    for seg in v.segments:
+        console.print(escape(f"  {_clock(seg.start)}-{_clock(seg.end)}  {seg.label:28s} max {seg.max_score:.2f} "
+                             f"at {_clock(seg.timestamp)} (frame {seg.frame})"), highlight=False)
+    timed = [f for f in r.findings if f.location.part == "subtitle" and f.score >= 0.3]
+    untimed = [f for f in r.findings if f.location.part == "metadata" and f.score >= 0.3]
+    for f in timed + untimed:
+        where = _clock(f.location.timestamp) if f.location.timestamp is not None else "metadata"
+        console.print(escape(f"  {where:>9s}  {f.label:28s} {f.score:.2f} in {f.location.part}"), highlight=False)
+    if not (v.segments or timed or untimed):
+        console.print("  nothing notable", highlight=False)
 
 
 @app.command()
@@ -481,11 +544,12 @@ def banks_delete(name: str) -> None:
 @banks_app.command("add")
 def banks_add(
     bank: str,
-    files: Annotated[list[Path], typer.Argument(help="Images or texts to hash and add.")],
+    files: Annotated[list[Path], typer.Argument(help="Images, videos or texts to hash and add.")],
     label: Annotated[str, typer.Option(help="Taxonomy label of the entries.")] = "known_content",
     note: Annotated[Optional[str], typer.Option(help="A note kept with each entry.")] = None,
 ) -> None:
-    """Hash files (MD5, SHA-256, and PDQ for images or the text hash for texts) and add them."""
+    """Hash files (MD5, SHA-256, and PDQ for images and video frames, or the text hash for
+    texts) and add them."""
     from tamis.banks import Entry
     from tamis.engine import Engine
 
@@ -494,7 +558,7 @@ def banks_add(
     entries, failed = [], 0
     for f in expand_paths([str(p) for p in files]):
         try:
-            for signal, value in _hashes_of(engine, f).items():
+            for signal, value in _hashes_of(engine, f):
                 entries.append(Entry(bank, signal, value, label, note, source=f))
         except TamisError as exc:
             failed += 1
@@ -516,12 +580,15 @@ def _report_added(report, where: str, failed: int, what: str) -> None:
         raise typer.Exit(EXIT_ERROR)
 
 
-def _hashes_of(engine, path: str) -> dict[str, str]:
-    """The bank signals of one file: md5, sha256, and pdq (image) or text (text)."""
+def _hashes_of(engine, path: str) -> list[tuple[str, str]]:
+    """The bank signals of one file: md5, sha256, and pdq (image), the text hash (text), or
+    the pdq of distinct sampled frames (video; its entries share the file as source, and a
+    video matches when enough of its frames match)."""
     from tamis.detectors.hashes import content_hashes
 
     h = content_hashes(engine.open(path))
-    return {k: v for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v}
+    pairs = [(k, v) for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v]
+    return pairs + [("pdq", value) for _, value, quality in h.frame_pdq if value != h.pdq and quality >= 50]
 
 
 @banks_app.command("remove")
@@ -601,16 +668,18 @@ def banks_stats() -> None:
 
 
 @app.command("hash")
-def hash_cmd(files: Annotated[list[Path], typer.Argument(help="Images or texts.")],
+def hash_cmd(files: Annotated[list[Path], typer.Argument(help="Images, videos or texts.")],
              format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table") -> None:
-    """Print the hashes of files: MD5, SHA-256, and PDQ (images) or the text hash (texts)."""
+    """Print the hashes of files: MD5, SHA-256, and PDQ (images, and sampled video frames) or
+    the text hash (texts)."""
+    from tamis.detectors.hashes import content_hashes
     from tamis.engine import Engine
 
     engine = Engine(detectors=[])
     rows, failed = [], False
     for f in expand_paths([str(p) for p in files]):
         try:
-            rows.append({"file": f, **_hashes_of(engine, f)})
+            rows.append({"file": f, **content_hashes(engine.open(f)).to_dict()})
         except TamisError as exc:
             failed = True
             rows.append({"file": f, "error": exc.to_dict()})
@@ -625,6 +694,8 @@ def hash_cmd(files: Annotated[list[Path], typer.Argument(help="Images or texts."
             for k in ("md5", "sha256", "pdq", "text"):
                 if k in r:
                     print(f"  {k:7s} {r[k]}")
+            for fr in r.get("frames", []):
+                print(f"  pdq     {fr['pdq']}  frame {fr['frame']}, quality {fr['quality']}")
     if failed:
         raise typer.Exit(EXIT_ERROR)
 

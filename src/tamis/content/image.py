@@ -76,6 +76,8 @@ class ImageContent(Content):
     frame_count: int = 1
     frames: list[Frame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: A frame taken from a video (no bytes of its own: the video's file is hashed instead).
+    video_frame: bool = False
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

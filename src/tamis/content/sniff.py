@@ -42,8 +42,8 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed("video", "video/mp4")
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return Sniffed("video", "video/x-msvideo")
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return Sniffed("video", "video/webm")
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska, or its WebM profile
+        return Sniffed("video", "video/webm" if b"webm" in head else "video/x-matroska")
     if head[:5] == b"%PDF-":
         return Sniffed("document", "application/pdf")
     if head[:4] == b"PK\x03\x04":

@@ -11,13 +11,15 @@ from tamis.errors import CorruptInputError, EmptyInputError, TooLargeError
 
 @dataclass(frozen=True)
 class Region:
-    """Where a stretch [start, end) of text read from an image sits in that image."""
+    """Where a stretch [start, end) of text taken from another content came from: its box
+    and frame in an image, or its time in a video."""
 
     start: int
     end: int
     box: Any
     frame: int | None
-    part: str  # "ocr" or "qr_code"
+    part: str  # "ocr", "qr_code", "subtitle" or "metadata"
+    timestamp: float | None = None
 
 
 @dataclass

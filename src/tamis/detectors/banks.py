@@ -52,8 +52,7 @@ class BankMatcher(Detector):
         whole = Location(part=getattr(content, "part", None))
         hashes = content_hashes(content)
         exact = [("md5", hashes.md5), ("sha256", hashes.sha256)] + ([("text", hashes.text)] if hashes.text else [])
-        for signal, value in exact:
-            hits += [(e, {}, whole) for e in self.store.lookup(signal, value)]
+        hits += self._exact(exact, whole)
         if content.kind == "image":
             frames = (hashes.frame_pdq or ((0, hashes.pdq, hashes.pdq_quality),)) if hashes.pdq else ()
             frames = [(i, h, q) for i, h, q in frames if q >= self.pdq_min_quality]
@@ -76,6 +75,20 @@ class BankMatcher(Detector):
                         if transform != "original":
                             extra["transform"] = transform
                         hits.append((entry, extra, Location(frame=index if multi else None)))
+        out.findings = self._findings(hits)
+        return out
+
+    def _exact(self, values: list[tuple[str, str]], loc: Location) -> list[tuple[object, dict, Location]]:
+        return [(e, {}, loc) for signal, value in values if value for e in self.store.lookup(signal, value)]
+
+    def match_exact(self, values: list[tuple[str, str]], loc: Location | None = None) -> list[Finding]:
+        """Findings for (signal, value) pairs that banks hold exactly (a whole video's MD5 and SHA-256)."""
+        if self.store is None:
+            return []
+        return self._findings(self._exact(values, loc or Location()))
+
+    def _findings(self, hits: list[tuple[object, dict, Location]]) -> list[Finding]:
+        findings = []
         seen = set()
         for entry, extra, loc in hits:
             key = (entry.id, loc.frame)
@@ -83,10 +96,10 @@ class BankMatcher(Detector):
                 continue
             seen.add(key)
             score = 1.0 if entry.signal != "pdq" else round(1.0 - extra["distance"] / 256, 4)
-            out.findings.append(Finding(
+            findings.append(Finding(
                 entry.label, score, self.name, self.version, loc,
                 explanation=f"matches bank {entry.bank!r} entry {entry.id} ({entry.signal}"
                             + (f", distance {extra['distance']})" if "distance" in extra else ")"),
                 data={"bank": entry.bank, "entry": entry.id, "signal": entry.signal, "note": entry.note,
                       "source": entry.source, **extra}))
-        return out
+        return findings

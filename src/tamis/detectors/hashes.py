@@ -42,8 +42,13 @@ def content_hashes(content: Content) -> Hashes:
     """The hashes of ``content``, computed once (the hash detector, the bank matcher and
     ``tamis hash`` all read these)."""
     def compute() -> Hashes:
-        md5 = hashlib.md5(content.data, usedforsecurity=False).hexdigest()
-        sha256 = hashlib.sha256(content.data).hexdigest()
+        if content.kind == "video":
+            return _video_hashes(content)
+        if getattr(content, "video_frame", False):  # no bytes of its own
+            md5 = sha256 = ""
+        else:
+            md5 = hashlib.md5(content.data, usedforsecurity=False).hexdigest()
+            sha256 = hashlib.sha256(content.data).hexdigest()
         if content.kind == "text":
             from tamis.text import text_hash
 
@@ -56,6 +61,26 @@ def content_hashes(content: Content) -> Hashes:
                       frame_pdq=per_frame if len(per_frame) > 1 else ())
 
     return content.shared("hashes", compute)
+
+
+def _video_hashes(content) -> Hashes:
+    """MD5 and SHA-256 of the file, and the PDQ of its frames selected with the default
+    sampling, leaving out frames within the default reuse distance of the one before."""
+    from tamis.config import Settings
+    from tamis.content.video import iter_frames
+
+    defaults = Settings.__dataclass_fields__
+    md5, sha256 = content.digests()
+    frames: list[tuple[int, str, int]] = []
+    for sf in iter_frames(content, interval=defaults["video_sample_interval"].default,
+                          scene_threshold=defaults["video_scene_threshold"].default,
+                          max_selected=defaults["max_video_frames"].default,
+                          max_seconds=defaults["max_video_seconds"].default):
+        h, q = pdq(sf.rgb)
+        if frames and (int(h, 16) ^ int(frames[-1][1], 16)).bit_count() <= defaults["video_reuse_distance"].default:
+            continue
+        frames.append((sf.index, h, q))
+    return Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frames))
 
 
 class HashDetector(Detector):

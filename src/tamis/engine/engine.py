@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from tamis.config import Settings, load_settings
 from tamis.content.base import Content, Source, read_source
@@ -27,20 +29,22 @@ def _placed(finding: Finding, part: TextContent) -> Finding:
     span = finding.location.span
     hit = [r for r in part.regions if span is not None and r.start < span.end and r.end > span.start]
     hit = [r for r in hit if r.frame == hit[0].frame]  # a box is on one frame
+    boxes = [r.box for r in hit if r.box is not None]
     box = None
-    if hit:
-        x0 = min(r.box.x for r in hit)
-        y0 = min(r.box.y for r in hit)
-        x1 = max(r.box.x + r.box.w for r in hit)
-        y1 = max(r.box.y + r.box.h for r in hit)
+    if boxes:
+        x0 = min(b.x for b in boxes)
+        y0 = min(b.y for b in boxes)
+        x1 = max(b.x + b.w for b in boxes)
+        y1 = max(b.y + b.h for b in boxes)
         box = Box(x0, y0, x1 - x0, y1 - y0)
     loc = replace(finding.location, box=box, part=hit[0].part if hit else part.part,
-                  frame=hit[0].frame if hit else finding.location.frame)
+                  frame=hit[0].frame if hit else finding.location.frame,
+                  timestamp=hit[0].timestamp if hit else finding.location.timestamp)
     return replace(finding, location=loc)
 
 
 #: Kinds tamis reads today; the others are recognised and refused with a clear message.
-SUPPORTED_KINDS = {"image", "text"}
+SUPPORTED_KINDS = {"image", "text", "video"}
 
 
 def _why_not_text(data: bytes) -> str:
@@ -53,6 +57,17 @@ def _why_not_text(data: bytes) -> str:
     return "unknown content"
 
 
+def _error_class(code: str) -> type[TamisError]:
+    """The error class with this code (a detector error when none has it)."""
+    todo: list[type[TamisError]] = [TamisError]
+    while todo:
+        cls = todo.pop()
+        if cls.code == code:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return DetectorError
+
+
 class Engine:
     """Scans inputs with a set of detectors and a policy.
 
@@ -63,8 +78,10 @@ class Engine:
     def __init__(self, settings: Settings | None = None, policy: Policy | None = None,
                  detectors: Sequence[Detector] | None = None,
                  labels: Iterable[str] | None = None,
-                 face_attributes: Iterable[str] | None = None) -> None:
+                 face_attributes: Iterable[str] | None = None, video_thumbnails: bool = False) -> None:
         self.settings = settings or load_settings()
+        #: For videos: keep JPEG thumbnails of frames with notable findings (``result.thumbnails``).
+        self.video_thumbnails = video_thumbnails
         self.policy = policy or load_policy(self.settings.policy, self.settings.profile)
         self.labels = set(check_labels(labels)) if labels else None
         self.face_attributes = (set(check_face_attributes(face_attributes))
@@ -80,7 +97,13 @@ class Engine:
     # -- inputs -----------------------------------------------------------------------
 
     def open(self, source: Source, name: str | None = None) -> Content:
-        """Read and decode one input into typed content (type from content, not name)."""
+        """Read and decode one input into typed content (type from content, not name).
+
+        A video file is not read here: it is streamed from disk when scanned.
+        """
+        video = self._open_video_file(source, name)
+        if video is not None:
+            return video
         name, data = read_source(source, self.settings.max_bytes, name)
         sniffed = sniff(data)
         if sniffed.kind not in SUPPORTED_KINDS:
@@ -92,8 +115,32 @@ class Engine:
                 f"of tamis scans only images and text")
         if sniffed.kind == "text":
             return load_text(name, data, self.settings.max_text_chars)
+        if sniffed.kind == "video":
+            return self._load_video(name, sniffed.media_type, data=data)
         return load_image(name, data, sniffed.media_type, max_pixels=self.settings.max_pixels,
                           min_side=self.settings.min_side, max_frames=self.settings.max_frames)
+
+    def _open_video_file(self, source: Source, name: str | None) -> Content | None:
+        """A path whose first bytes say video, opened for streaming; else None."""
+        if not isinstance(source, (str, os.PathLike)):
+            return None
+        path = Path(source)
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(64)
+        except OSError:
+            return None  # read_source gives the specific error
+        sniffed = sniff(head)
+        if sniffed.kind != "video":
+            return None
+        return self._load_video(name or str(path), sniffed.media_type, path=path)
+
+    def _load_video(self, name: str, media_type: str, **where) -> Content:
+        from tamis.content.video import load_video
+
+        s = self.settings
+        return load_video(name, media_type, max_bytes=s.max_video_bytes, max_pixels=s.max_pixels,
+                          max_seconds=s.max_video_seconds, **where)
 
     def open_text(self, text: str, name: str = "<text>") -> TextContent:
         """Text given directly (not bytes), checked against the same limits."""
@@ -123,8 +170,7 @@ class Engine:
         result = self.analyze([content])[0]
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         if result.error:
-            cls = DetectorContractError if result.error["code"] == DetectorContractError.code else DetectorError
-            raise cls(result.error["message"])
+            raise _error_class(result.error["code"])(result.error["message"])
         return result
 
     def scan_many(self, sources: Iterable[Source], batch_size: int = 8,
@@ -178,6 +224,30 @@ class Engine:
         return ScanResult(source=name, error=exc.to_dict())
 
     def analyze(self, contents: list[Content]) -> list[ScanResult]:
+        """Run every detector that accepts each content, then apply the policy. A video is
+        streamed frame by frame (:mod:`tamis.engine.video`)."""
+        if not any(c.kind == "video" for c in contents):
+            return self._analyze(contents)
+        out: list[ScanResult | None] = [None] * len(contents)
+        rest = [i for i, c in enumerate(contents) if c.kind != "video"]
+        for i, r in zip(rest, self._analyze([contents[i] for i in rest]) if rest else []):
+            out[i] = r
+        for i, c in enumerate(contents):
+            if c.kind == "video":
+                out[i] = self._analyze_video(c)
+        return out  # type: ignore[return-value]
+
+    def _analyze_video(self, content: Content) -> ScanResult:
+        from tamis.engine.video import analyze_video
+
+        try:
+            return analyze_video(self, content, thumbnails=self.video_thumbnails)
+        except TamisError as exc:  # corrupt past the header: an error result, like any bad input
+            result = self._describe(content)
+            result.error = exc.to_dict()
+            return result
+
+    def _analyze(self, contents: list[Content]) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy.
 
         Text found inside a content (OCR of an image) goes through the text detectors as a

@@ -51,6 +51,10 @@ for (const b of document.querySelectorAll('nav button')) {
 
 
 def _thumb(result: ScanResult) -> str | None:
+    if result.video is not None:  # the best frame of the highest-scoring segment, drawn on already
+        best = sorted(result.video.segments, key=lambda s: -s.max_score)
+        jpg = next((result.thumbnails[s.frame] for s in best if s.frame in result.thumbnails), None)
+        return "data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii") if jpg else None
     content = result.content
     if content is None or not getattr(content, "frames", None):
         return None
@@ -78,6 +82,16 @@ def card(result: ScanResult) -> str:
         if result.kind == "image":
             parts.append(f' <span class="muted">{e(result.media_type or "")} {result.width}x{result.height}'
                          f'{f", {result.frames} frames" if (result.frames or 1) > 1 else ""}</span>')
+        elif result.video is not None:
+            v = result.video
+            parts.append(f' <span class="muted">video {v.duration or 0:.1f} s, {v.frames_decoded} frames decoded, '
+                         f'{v.frames_analyzed} analysed, {v.frames_reused} reused'
+                         f'{"; audio " + e(v.audio) if v.audio else ""}</span>')
+            if v.segments:
+                parts.append('<table class="timeline"><tr><th>from</th><th>to</th><th>label</th><th>max</th></tr>'
+                             + "".join(f"<tr><td>{s.start:.1f} s</td><td>{s.end:.1f} s</td><td>{e(s.label)}</td>"
+                                       f"<td>{s.max_score:.2f} at {s.timestamp:.1f} s</td></tr>" for s in v.segments)
+                             + "</table>")
         elif result.language:
             parts.append(f' <span class="muted">text, language {e(str(result.language["code"]))}</span>')
         rows = [f"<tr><td>{e(f.label)}</td><td>{f.score:.2f}</td><td>{e(_where(f))}</td></tr>"
@@ -114,8 +128,12 @@ def _where(f) -> str:
     bits = []
     if loc.box:
         bits.append(f"box {loc.box.to_list()}")
+    if loc.timestamp is not None:
+        bits.append(f"{loc.timestamp:.2f} s")
     if loc.frame is not None:
         bits.append(f"frame {loc.frame}")
+    if loc.part:
+        bits.append(loc.part)
     return ", ".join(bits) or (f.explanation or "whole image")
 
 

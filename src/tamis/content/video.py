@@ -1,0 +1,269 @@
+"""Videos: streamed through PyAV (FFmpeg), never loaded whole.
+
+A video is a container. Decoding walks every frame once, keeping only a 32 x 32 luma
+thumbnail of the previous one; a frame is selected when the sampling clock says so or when
+it differs sharply from the frame before (a scene change, so a short flash between two
+samples is still seen). Only selected frames are converted to RGB and handed on.
+Subtitle packets are decoded in the same pass. Memory does not grow with the length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tamis.content.base import Content
+from tamis.errors import CorruptInputError, DecompressionBombError, InputError, TooLargeError, UnsupportedFormatError
+
+log = logging.getLogger("tamis")
+
+#: Container metadata keys whose values are read as text (others are technical).
+TEXT_METADATA = ("title", "comment", "description", "synopsis", "artist", "album", "author",
+                 "copyright", "genre", "keywords", "subtitle", "show", "episode_id", "lyrics")
+
+
+def _require_av():
+    try:
+        import av
+    except ImportError:
+        raise UnsupportedFormatError(
+            "video needs the 'video' extra (PyAV): pip install 'tamis[video]'") from None
+    return av
+
+
+@dataclass
+class SelectedFrame:
+    index: int  # position in decode order, from 0
+    timestamp: float  # seconds from the start of the video
+    reason: str  # "sample", "scene_change" or "first"
+    rgb: np.ndarray
+
+
+@dataclass
+class Cue:
+    """A piece of text with a time: a subtitle, or container metadata (timestamp None)."""
+
+    text: str
+    start: float | None
+    end: float | None
+    part: str  # "subtitle" or "metadata"
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in {"part": self.part, "start": self.start, "end": self.end,
+                                  "text": self.text}.items() if v is not None}
+
+
+@dataclass
+class VideoContent(Content):
+    path: Path | None = None
+    size_bytes: int = 0
+    width: int = 0
+    height: int = 0
+    duration: float | None = None
+    fps: float | None = None
+    codec: str | None = None
+    audio_streams: int = 0
+    subtitle_streams: int = 0
+    frame_count: int | None = None  # as the container declares it (may be absent)
+    metadata: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    # Filled while frames are read:
+    frames_decoded: int = 0
+    cues: list[Cue] = field(default_factory=list)
+
+    def source(self):
+        """What PyAV opens: the file itself, or the bytes held in memory."""
+        return str(self.path) if self.path is not None else io.BytesIO(self.data)
+
+    def digests(self) -> tuple[str, str]:
+        """MD5 and SHA-256 of the whole file, read in chunks."""
+        def compute() -> tuple[str, str]:
+            md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+            if self.path is None:
+                md5.update(self.data)
+                sha.update(self.data)
+            else:
+                with self.path.open("rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        md5.update(chunk)
+                        sha.update(chunk)
+            return md5.hexdigest(), sha.hexdigest()
+
+        return self.shared("digests", compute)
+
+
+def _fail(name: str, media_type: str, exc: Exception) -> InputError:
+    msg = str(exc) or type(exc).__name__
+    return CorruptInputError(f"{name}: corrupt or unreadable {media_type} ({msg})")
+
+
+def load_video(name: str, media_type: str, *, path: Path | None = None, data: bytes = b"",
+               max_bytes: int, max_pixels: int, max_seconds: float) -> VideoContent:
+    """Open a video and read its header (streams, size, duration) without decoding frames."""
+    av = _require_av()
+    size = path.stat().st_size if path is not None else len(data)
+    if size > max_bytes:
+        raise TooLargeError(f"{name}: {size:,} bytes is over the video limit of {max_bytes:,} bytes")
+    content = VideoContent(kind="video", name=name, media_type=media_type, data=data, path=path, size_bytes=size)
+    try:
+        with av.open(content.source(), mode="r", metadata_errors="replace") as container:
+            videos = [s for s in container.streams if s.type == "video"]
+            if not videos:
+                raise UnsupportedFormatError(f"{name}: {media_type} has no video stream")
+            stream = videos[0]
+            content.width, content.height = int(stream.codec_context.width), int(stream.codec_context.height)
+            content.codec = stream.codec_context.name
+            rate = stream.average_rate or stream.guessed_rate
+            content.fps = round(float(rate), 3) if rate else None
+            if stream.duration is not None and stream.time_base is not None:
+                content.duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                content.duration = container.duration / 1_000_000
+            content.frame_count = int(stream.frames) or None
+            content.audio_streams = sum(s.type == "audio" for s in container.streams)
+            content.subtitle_streams = sum(s.type == "subtitle" for s in container.streams)
+            content.metadata = {str(k).lower(): str(v) for k, v in container.metadata.items()}
+    except InputError:
+        raise
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise _fail(name, media_type, exc) from None
+    if content.width * content.height > max_pixels:
+        raise DecompressionBombError(
+            f"{name}: frames of {content.width}x{content.height} are over the limit of {max_pixels:,} pixels")
+    if content.width <= 0 or content.height <= 0:
+        raise CorruptInputError(f"{name}: the video stream has no frame size")
+    if content.duration is not None and content.duration > max_seconds:
+        raise TooLargeError(f"{name}: {content.duration:,.0f} s is over the limit of {max_seconds:,.0f} s")
+    if content.audio_streams:
+        content.notes.append("audio is not analysed: tamis has no speech model")
+    content.cues = [Cue(f"{key}: {value}", None, None, "metadata")
+                    for key, value in content.metadata.items() if key in TEXT_METADATA and value.strip()]
+    return content
+
+
+def _luma_thumb(frame) -> np.ndarray:
+    """A 32 x 32 float thumbnail of the frame's luma, read straight from the Y plane."""
+    if frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):
+        plane = frame.planes[0]
+        y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:frame.height, :frame.width]
+    else:
+        y = frame.to_ndarray(format="gray")
+    h, w = y.shape
+    ys = (np.arange(32) * h) // 32
+    xs = (np.arange(32) * w) // 32
+    return y[np.ix_(ys, xs)].astype(np.float32)
+
+
+def iter_frames(content: VideoContent, *, interval: float, scene_threshold: float, max_selected: int,
+                max_seconds: float, min_scene_gap: float = 0.2) -> Iterator[SelectedFrame]:
+    """Decode ``content`` once and yield the selected frames.
+
+    A frame is selected at every ``interval`` seconds of video time, and when the mean
+    absolute difference of its luma thumbnail from the previous frame's is over
+    ``scene_threshold`` (0 to 1), at most once per ``min_scene_gap`` seconds. Subtitles seen
+    on the way are added to ``content.cues``. Decoding stops after ``max_selected`` frames
+    or ``max_seconds`` of video, with a note.
+    """
+    av = _require_av()
+    name = content.name
+    try:
+        container = av.open(content.source(), mode="r", metadata_errors="replace")
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise _fail(name, content.media_type, exc) from None
+    with container:
+        stream = next(s for s in container.streams if s.type == "video")
+        stream.thread_type = "AUTO"
+        subtitles = [s for s in container.streams if s.type == "subtitle"]
+        prev = None
+        next_sample = 0.0
+        last_selected = -1e9
+        selected = 0
+        fps = content.fps or 25.0
+        try:
+            for packet in container.demux(stream, *subtitles):
+                if packet.stream.type == "subtitle":
+                    _read_subtitle(packet, content)
+                    continue
+                for frame in packet.decode():
+                    index = content.frames_decoded
+                    content.frames_decoded += 1
+                    t = float(frame.time) if frame.time is not None else index / fps
+                    if t > max_seconds:
+                        content.notes.append(f"stopped at {max_seconds:,.0f} s, the longest video analysed")
+                        return
+                    thumb = _luma_thumb(frame)
+                    reason = None
+                    if prev is None:
+                        reason = "first"
+                    elif t + 1e-6 >= next_sample:
+                        reason = "sample"
+                    elif (t - last_selected >= min_scene_gap - 1e-6
+                          and float(np.abs(thumb - prev).mean()) / 255.0 > scene_threshold):
+                        reason = "scene_change"
+                    prev = thumb
+                    if reason is None:
+                        continue
+                    if reason != "scene_change":
+                        next_sample = (np.floor(t / interval + 1e-6) + 1) * interval
+                    last_selected = t
+                    selected += 1
+                    yield SelectedFrame(index, round(t, 3), reason, frame.to_ndarray(format="rgb24"))
+                    if selected >= max_selected:
+                        content.notes.append(f"stopped after {max_selected} selected frames (max_video_frames)")
+                        return
+        except av.FFmpegError as exc:
+            if content.frames_decoded == 0:
+                raise _fail(name, content.media_type, exc) from None
+            content.notes.append(f"decoding stopped at frame {content.frames_decoded}: {exc}")
+        if content.frames_decoded == 0:
+            raise CorruptInputError(f"{name}: no frame could be decoded")
+
+
+def _read_subtitle(packet, content: VideoContent) -> None:
+    if packet.pts is None or packet.size == 0:
+        return
+    try:
+        subs = packet.decode()
+    except Exception as exc:  # noqa: BLE001 - a bad subtitle is noted, the video goes on
+        content.notes.append(f"a subtitle packet could not be read: {exc}")
+        return
+    start = float(packet.pts * packet.time_base)
+    end = start + float(packet.duration * packet.time_base) if packet.duration else None
+    for sub in subs:
+        # PyAV gives subtitle sets with rects, or (newer) the rects themselves.
+        for rect in getattr(sub, "rects", None) or [sub]:
+            text = _rect_text(rect)
+            if text:
+                content.cues.append(Cue(text, round(start, 3), round(end, 3) if end else None, "subtitle"))
+
+
+def _rect_text(rect) -> str:
+    if getattr(rect, "type", None) in (b"bitmap", "bitmap"):
+        return ""  # picture subtitles (DVD, PGS) would need OCR of the bitmap
+    dialogue = getattr(rect, "dialogue", None)
+    if isinstance(dialogue, bytes):
+        dialogue = dialogue.decode("utf-8", "replace")
+    if dialogue:
+        return dialogue.replace("\\N", "\n").strip()
+    text = getattr(rect, "text", None)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if text:
+        return text.strip()
+    ass = getattr(rect, "ass", None)
+    if isinstance(ass, bytes):
+        ass = ass.decode("utf-8", "replace")
+    if not ass:
+        return ""
+    # ASS dialogue: "ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text"
+    body = ass.split(",", 8)[-1]
+    import re
+
+    body = re.sub(r"\{[^}]*\}", "", body)
+    return body.replace("\\N", "\n").replace("\\n", "\n").strip()

@@ -1,0 +1,286 @@
+"""Scanning a video: selected frames through the image detectors, subtitles and metadata
+through the text detectors, near-identical frames reusing earlier results, and a timeline.
+
+Frames are decoded in a background thread (FFmpeg works outside the GIL) while the
+detectors run on the frames already selected; a small queue keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tamis.content.image import Frame, ImageContent
+from tamis.content.text import TextContent
+from tamis.content.video import SelectedFrame, VideoContent, iter_frames
+from tamis.detectors.hashes import pdq
+from tamis.results import Finding, FrameRecord, Hashes, ScanResult, Segment, TextLine, VideoSummary
+
+if TYPE_CHECKING:
+    from tamis.engine.engine import Engine
+    from tamis.policy import Policy
+
+#: Frames analysed together (one detector call each).
+BATCH = 4
+#: PDQ quality under which a frame never reuses another's results (flat, featureless frames).
+REUSE_MIN_QUALITY = 50
+#: Most text cues (subtitles, metadata) read from one video.
+MAX_CUES = 20_000
+_DONE = object()
+
+
+def _hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def _frames_in_background(content: VideoContent, settings, out: queue.Queue, stop: threading.Event) -> None:
+    try:
+        for sf in iter_frames(content, interval=settings.video_sample_interval,
+                              scene_threshold=settings.video_scene_threshold,
+                              max_selected=settings.max_video_frames, max_seconds=settings.max_video_seconds):
+            while not stop.is_set():
+                try:
+                    out.put(sf, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+        out.put(_DONE)
+    except BaseException as exc:  # noqa: BLE001 - handed to the scanning thread
+        out.put(exc)
+
+
+def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = False) -> ScanResult:
+    """Scan one video with ``engine``'s detectors and policy."""
+    settings = engine.settings
+    start = time.perf_counter()
+    result = engine._describe(content)
+    result.size_bytes = content.size_bytes
+    summary = VideoSummary(duration=content.duration, fps=content.fps, codec=content.codec,
+                           sampling={"interval_s": settings.video_sample_interval,
+                                     "scene_threshold": settings.video_scene_threshold,
+                                     "reuse_distance": float(settings.video_reuse_distance)})
+    if content.audio_streams:
+        summary.audio = "not analysed: tamis has no speech model"
+    result.video = summary
+    frame_pdq: list[tuple[int, str, int]] = []
+    lines: list[TextLine] = []
+    bank_frames: dict[tuple, set[int]] = defaultdict(set)  # bank entry group -> frames matching it
+    last: tuple[str, int, int] | None = None  # pdq, quality and index of the last frame sent to analysis
+    analysed: dict[int, tuple[FrameRecord, list]] = {}  # frame index -> its record, bank entries it matched
+    reusers: list[tuple[FrameRecord, int]] = []  # (record, index of the frame whose results it reuses)
+    timings: dict[str, float] = defaultdict(float)
+    present = notable(engine.policy)
+
+    frames: queue.Queue = queue.Queue(maxsize=2 * BATCH)
+    stop = threading.Event()
+    reader = threading.Thread(target=_frames_in_background, args=(content, settings, frames, stop),
+                              name="tamis-video-decode", daemon=True)
+    reader.start()
+    batch: list[tuple[SelectedFrame, FrameRecord, Frame]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        contents = [ImageContent(kind="image", name=f"{content.name}@{sf.timestamp:.3f}s", media_type="video/frame",
+                                 data=b"", width=sf.rgb.shape[1], height=sf.rgb.shape[0],
+                                 frames=[frame], video_frame=True) for sf, _, frame in batch]
+        for (sf, record, _), frame_content, r in zip(batch, contents, engine.analyze(contents)):
+            for k, v in r.timings_ms.items():
+                timings[k] += v
+            if r.error:
+                result.notes.append(f"frame {sf.index} at {sf.timestamp:.3f} s: {r.error['message']}")
+                continue
+            keys = analysed[sf.index][1]
+            for f in r.findings:
+                placed = replace(f, location=replace(f.location, frame=sf.index, timestamp=sf.timestamp))
+                if f.detector == "banks" and f.data.get("signal") == "pdq":
+                    key = (f.data["bank"], f.data.get("source") or f.data["entry"])
+                    keys.append(key)
+                    bank_frames[key].add(sf.index)
+                result.findings.append(placed)
+                record.scores[f.label] = max(f.score, record.scores.get(f.label, 0.0))
+            result.faces.extend(replace(face, frame=sf.index) for face in r.faces)
+            if r.text is not None:
+                lines.extend(replace(line, frame=sf.index) for line in r.text.lines)
+            for label, score in r.label_scores.items():
+                result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
+            if r.language and not result.language:
+                result.language = r.language
+            h, q = frame_content.frames[0].shared("pdq", lambda: ("", 0))
+            if h:
+                frame_pdq.append((sf.index, h, q))
+            if thumbnails and any(present(label, score) for label, score in record.scores.items()):
+                result.thumbnails[sf.index] = _thumbnail(sf.rgb, r)
+        batch.clear()
+
+    try:
+        while True:
+            item = frames.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            sf: SelectedFrame = item
+            record = FrameRecord(sf.index, sf.timestamp, sf.reason)
+            summary.frames.append(record)
+            t = time.perf_counter()
+            h, q = pdq(sf.rgb)
+            timings["pdq"] += (time.perf_counter() - t) * 1000
+            record.pdq = h
+            if (last is not None and q >= REUSE_MIN_QUALITY and last[1] >= REUSE_MIN_QUALITY
+                    and _hamming(h, last[0]) <= settings.video_reuse_distance):
+                record.reused_from = last[2]  # filled in once that frame is analysed
+                reusers.append((record, last[2]))
+                summary.frames_reused += 1
+                continue
+            last = (h, q, sf.index)
+            analysed[sf.index] = (record, [])
+            frame = Frame(0, sf.rgb)
+            frame.shared("pdq", lambda h=h, q=q: (h, q))  # computed above: the hash detector reuses it
+            batch.append((sf, record, frame))
+            summary.frames_analyzed += 1
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+    for record, source in reusers:
+        record.scores = dict(analysed[source][0].scores)
+        for key in analysed[source][1]:
+            bank_frames[key].add(record.index)
+    summary.frames_decoded = content.frames_decoded
+    result.frames = content.frame_count or content.frames_decoded
+    result.frames_analyzed = summary.frames_analyzed
+
+    _apply_bank_rule(result, bank_frames, settings.video_bank_min_frames, len(summary.frames))
+    _scan_cues(engine, content, result, summary)
+    md5, sha256 = content.digests()
+    result.hashes = Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frame_pdq))
+    result.findings.extend(_exact_bank_matches(engine, md5, sha256))
+    if lines:
+        from tamis.results import ExtractedText
+
+        result.text = ExtractedText(source="ocr", lines=lines)
+    summary.segments = timeline(summary.frames, content.duration, settings.video_sample_interval, present)
+    if thumbnails:
+        best = {seg.frame for seg in summary.segments}
+        result.thumbnails = {i: jpg for i, jpg in result.thumbnails.items() if i in best}
+    result.notes = list(dict.fromkeys(content.notes + result.notes))
+    result.timings_ms = {"video": (time.perf_counter() - start) * 1000, **{k: v for k, v in timings.items()}}
+    result.decision = engine.policy.decide(result.findings)
+    return result
+
+
+def _thumbnail(rgb: np.ndarray, result: ScanResult, side: int = 640) -> bytes:
+    """The frame with its findings and faces drawn, as a JPEG at most ``side`` pixels wide."""
+    from tamis.render.images import annotate
+
+    img = annotate(rgb, result, None).convert("RGB")
+    img.thumbnail((side, side))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _apply_bank_rule(result: ScanResult, bank_frames: dict[tuple, set[int]], min_frames: int,
+                     selected: int) -> None:
+    """A video matches a PDQ bank entry (or the frames of one banked video, grouped by the
+    entries' source) only when enough of its frames match it."""
+    needed = max(1, min(min_frames, selected))
+    weak = {key for key, hit in bank_frames.items() if len(hit) < needed}
+    if not weak:
+        return
+    kept = []
+    for f in result.findings:
+        if f.detector == "banks" and f.data.get("signal") == "pdq":
+            key = (f.data["bank"], f.data.get("source") or f.data["entry"])
+            if key in weak:
+                continue
+        kept.append(f)
+    result.findings = kept
+    for bank, entry in sorted(weak, key=str):
+        n = len(bank_frames[(bank, entry)])
+        result.notes.append(f"{n} frame(s) matched bank {bank!r} entry {entry}, under the {needed} a video match needs")
+
+
+def _exact_bank_matches(engine: Engine, md5: str, sha256: str) -> list[Finding]:
+    banks = next((d for d in engine.detectors if d.name == "banks"), None)
+    if banks is None:
+        return []
+    banks.load()
+    return banks.match_exact([("md5", md5), ("sha256", sha256)])
+
+
+def _scan_cues(engine: Engine, content: VideoContent, result: ScanResult, summary: VideoSummary) -> None:
+    """Subtitles and text metadata through the text detectors, one text per cue, each
+    finding placed at its cue's time (its span is within the cue's text)."""
+    cues = content.cues[:MAX_CUES]
+    if len(content.cues) > MAX_CUES:
+        result.notes.append(f"only the first {MAX_CUES} subtitle cues were read")
+    summary.cues = [c.to_dict() for c in cues]
+    summary.subtitle_cues = sum(c.part == "subtitle" for c in cues)
+    texts = [TextContent(kind="text", name=f"{content.name}#{c.part}@{c.start}", media_type="text/plain",
+                         data=c.text.encode("utf-8"), text=c.text, part=c.part) for c in cues]
+    for lo in range(0, len(texts), 64):
+        for cue, r in zip(cues[lo:lo + 64], engine.analyze(texts[lo:lo + 64])):
+            if r.error:
+                result.notes.append(f"{cue.part} at {cue.start}: {r.error['message']}")
+                continue
+            result.findings.extend(
+                replace(f, location=replace(f.location, part=cue.part, timestamp=cue.start)) for f in r.findings)
+            for label, score in r.label_scores.items():
+                result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
+            if r.language and not result.language:
+                result.language = r.language
+
+
+def notable(policy: Policy) -> Callable[[str, float], bool]:
+    """Whether a score puts a frame in a segment: at the policy's review threshold or over
+    (0.5 for a label the policy does not act on)."""
+    def check(label: str, score: float) -> bool:
+        rule = policy.rule_for(label)
+        if rule is None or not rule.enabled or rule.review == float("inf"):
+            return score >= 0.5
+        return score >= rule.review
+
+    return check
+
+
+def timeline(frames: list[FrameRecord], duration: float | None, interval: float,
+             present: Callable[[str, float], bool]) -> list[Segment]:
+    """Segments per label: runs of consecutive selected frames where the label's score is
+    ``present``.
+
+    A segment runs from its first frame to the next selected frame after its last one (or
+    one sampling interval past it, at the end of the video).
+    """
+    frames = sorted(frames, key=lambda r: r.timestamp)
+    out: list[Segment] = []
+    labels = sorted({label for r in frames for label in r.scores})
+    for label in labels:
+        run: list[FrameRecord] = []
+        for r in frames + [None]:
+            if r is not None and label in r.scores and present(label, r.scores[label]):
+                run.append(r)
+                continue
+            if run:
+                best = max(run, key=lambda x: x.scores[label])
+                end = r.timestamp if r is not None else run[-1].timestamp + interval
+                if duration is not None:
+                    end = min(end, max(duration, run[-1].timestamp))
+                out.append(Segment(label, run[0].timestamp, round(end, 3), best.scores[label],
+                                   best.index, best.timestamp, len(run)))
+                run = []
+    out.sort(key=lambda s: (s.start, s.label))
+    return out
