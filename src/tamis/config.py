@@ -53,6 +53,9 @@ class Settings:
     video_scene_threshold: float = 0.12
     #: A selected frame within this PDQ distance of the last analysed one reuses its results.
     video_reuse_distance: int = 12
+    #: Text in video (OCR, barcodes) is read on the first analysed frame of each scene and
+    #: then at most every this many seconds (burned-in text rarely changes faster).
+    video_text_interval: float = 5.0
     #: Most frames selected from one video (samples plus scene changes).
     max_video_frames: int = 20_000
     #: A video matches a PDQ bank entry when at least this many of its frames match it.

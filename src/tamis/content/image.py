@@ -78,6 +78,8 @@ class ImageContent(Content):
     notes: list[str] = field(default_factory=list)
     #: A frame taken from a video (no bytes of its own: the video's file is hashed instead).
     video_frame: bool = False
+    #: Detectors not to run on this content (a video frame whose text was read moments ago).
+    skip: frozenset[str] = frozenset()
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

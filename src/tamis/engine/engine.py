@@ -284,7 +284,8 @@ class Engine:
 
     def _run(self, contents: list[Content], results: list[ScanResult], failed: set[int]) -> None:
         for det in self.detectors:
-            idx = [i for i, c in enumerate(contents) if c.kind in det.kinds and i not in failed]
+            idx = [i for i, c in enumerate(contents)
+                   if c.kind in det.kinds and i not in failed and det.name not in getattr(c, "skip", ())]
             if not idx:
                 continue
             start = time.perf_counter()

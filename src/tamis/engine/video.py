@@ -21,7 +21,7 @@ import numpy as np
 from tamis.content.image import Frame, ImageContent
 from tamis.content.text import TextContent
 from tamis.content.video import SelectedFrame, VideoContent, iter_frames
-from tamis.detectors.hashes import pdq
+from tamis.detectors.hashes import frame_pdq
 from tamis.results import Finding, FrameRecord, Hashes, ScanResult, Segment, TextLine, VideoSummary
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 BATCH = 4
 #: PDQ quality under which a frame never reuses another's results (flat, featureless frames).
 REUSE_MIN_QUALITY = 50
+#: Detectors that read text in a picture: run on a scene's first frame, then every
+#: ``video_text_interval`` seconds.
+TEXT_DETECTORS = frozenset({"ocr", "barcodes"})
 #: Most text cues (subtitles, metadata) read from one video.
 MAX_CUES = 20_000
 _DONE = object()
@@ -68,11 +71,12 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
     summary = VideoSummary(duration=content.duration, fps=content.fps, codec=content.codec,
                            sampling={"interval_s": settings.video_sample_interval,
                                      "scene_threshold": settings.video_scene_threshold,
-                                     "reuse_distance": float(settings.video_reuse_distance)})
+                                     "reuse_distance": float(settings.video_reuse_distance),
+                                     "text_interval_s": settings.video_text_interval})
     if content.audio_streams:
         summary.audio = "not analysed: tamis has no speech model"
     result.video = summary
-    frame_pdq: list[tuple[int, str, int]] = []
+    frame_hashes: list[tuple[int, str, int]] = []
     lines: list[TextLine] = []
     bank_frames: dict[tuple, set[int]] = defaultdict(set)  # bank entry group -> frames matching it
     last: tuple[str, int, int] | None = None  # pdq, quality and index of the last frame sent to analysis
@@ -86,15 +90,17 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
     reader = threading.Thread(target=_frames_in_background, args=(content, settings, frames, stop),
                               name="tamis-video-decode", daemon=True)
     reader.start()
-    batch: list[tuple[SelectedFrame, FrameRecord, Frame]] = []
+    batch: list[tuple[SelectedFrame, FrameRecord, Frame, frozenset]] = []
+    last_text = -1e9  # when text (OCR, barcodes) was last read
 
     def flush() -> None:
+        """Analyse the frames in ``batch`` and merge their results into the video's."""
         if not batch:
             return
         contents = [ImageContent(kind="image", name=f"{content.name}@{sf.timestamp:.3f}s", media_type="video/frame",
                                  data=b"", width=sf.rgb.shape[1], height=sf.rgb.shape[0],
-                                 frames=[frame], video_frame=True) for sf, _, frame in batch]
-        for (sf, record, _), frame_content, r in zip(batch, contents, engine.analyze(contents)):
+                                 frames=[frame], video_frame=True, skip=skip) for sf, _, frame, skip in batch]
+        for (sf, record, _, _), frame_content, r in zip(batch, contents, engine.analyze(contents)):
             for k, v in r.timings_ms.items():
                 timings[k] += v
             if r.error:
@@ -118,7 +124,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
                 result.language = r.language
             h, q = frame_content.frames[0].shared("pdq", lambda: ("", 0))
             if h:
-                frame_pdq.append((sf.index, h, q))
+                frame_hashes.append((sf.index, h, q))
             if thumbnails and any(present(label, score) for label, score in record.scores.items()):
                 result.thumbnails[sf.index] = _thumbnail(sf.rgb, r)
         batch.clear()
@@ -134,7 +140,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
             record = FrameRecord(sf.index, sf.timestamp, sf.reason)
             summary.frames.append(record)
             t = time.perf_counter()
-            h, q = pdq(sf.rgb)
+            h, q = frame_pdq(sf.rgb)
             timings["pdq"] += (time.perf_counter() - t) * 1000
             record.pdq = h
             if (last is not None and q >= REUSE_MIN_QUALITY and last[1] >= REUSE_MIN_QUALITY
@@ -147,7 +153,13 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
             analysed[sf.index] = (record, [])
             frame = Frame(0, sf.rgb)
             frame.shared("pdq", lambda h=h, q=q: (h, q))  # computed above: the hash detector reuses it
-            batch.append((sf, record, frame))
+            new_scene = sf.reason in ("first", "scene_change")
+            if new_scene or sf.timestamp - last_text >= settings.video_text_interval - 1e-6:
+                last_text = sf.timestamp
+                skip = frozenset()
+            else:
+                skip = TEXT_DETECTORS
+            batch.append((sf, record, frame, skip))
             summary.frames_analyzed += 1
             if len(batch) >= BATCH:
                 flush()
@@ -166,7 +178,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
     _apply_bank_rule(result, bank_frames, settings.video_bank_min_frames, len(summary.frames))
     _scan_cues(engine, content, result, summary)
     md5, sha256 = content.digests()
-    result.hashes = Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frame_pdq))
+    result.hashes = Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frame_hashes))
     result.findings.extend(_exact_bank_matches(engine, md5, sha256))
     if lines:
         from tamis.results import ExtractedText
