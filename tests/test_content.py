@@ -127,7 +127,7 @@ HOSTILE = [
     ("zero-filled png bomb", _bomb(), DecompressionBombError),
     ("tiny image", png_bytes(3, 3), TooSmallError),
     ("over the byte limit", b"\xff\xd8\xff" + b"\x00" * 2_100_000, TooLargeError),
-    ("pdf (not yet scanned)", b"%PDF-1.7\n" + b"x" * 100, UnsupportedFormatError),
+    ("pdf of garbage", b"%PDF-1.7\n" + b"x" * 100, CorruptInputError),
     ("mp4 of zeros", b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, CorruptInputError),
     ("gif header only", b"GIF89a\x10\x00\x10\x00", CorruptInputError),
 ]

@@ -126,7 +126,7 @@ def blur_video(source: str | os.PathLike, target: str | os.PathLike, *, mode: st
     def redact(rgb):
         nonlocal previous
         frame = ImageContent(kind="image", name=str(source), media_type="video/frame", data=b"",
-                             width=rgb.shape[1], height=rgb.shape[0], frames=[Frame(0, rgb)], video_frame=True)
+                             width=rgb.shape[1], height=rgb.shape[0], frames=[Frame(0, rgb)], derived=True)
         result = eng.analyze([frame])[0]
         if result.error:
             raise DetectorError(result.error["message"])

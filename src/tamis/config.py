@@ -60,6 +60,21 @@ class Settings:
     max_video_frames: int = 20_000
     #: A video matches a PDQ bank entry when at least this many of its frames match it.
     video_bank_min_frames: int = 2
+    #: Documents and archives: most members (or pages, parts) of one container...
+    max_archive_members: int = 10_000
+    #: ...most bytes unpacked from one container, and from one member...
+    max_unpacked_bytes: int = 1024**3
+    max_member_bytes: int = 256 * 1024**2
+    #: ...highest compression ratio of a member over 1 MB (a zip bomb's is in the thousands)...
+    max_compression_ratio: float = 200.0
+    #: ...and containers nested in containers (a zip in a zip in an e-mail...).
+    max_nesting: int = 4
+    #: Most pages of one PDF scanned.
+    max_pages: int = 2_000
+    #: Resolution at which PDF pages without a text layer are rendered for OCR.
+    pdf_render_dpi: int = 150
+    #: Password for encrypted PDFs (none: an encrypted PDF gives the 'encrypted' error).
+    pdf_password: str | None = None
     #: Names of detectors to run; empty means all default detectors.
     detectors: tuple[str, ...] = ()
     #: Run OCR on every image instead of only where the text gate sees text.

@@ -67,6 +67,25 @@ class DecompressionBombError(TooLargeError):
     code = "decompression_bomb"
 
 
+class ArchiveBombError(TooLargeError):
+    """An archive (or a document, which is one) over a limit: members, unpacked bytes,
+    compression ratio."""
+
+    code = "archive_bomb"
+
+
+class TooDeepError(InputError):
+    """Containers nested deeper than the limit."""
+
+    code = "too_deep"
+
+
+class EncryptedError(InputError):
+    """An encrypted file (or archive member) and no password, or the wrong one."""
+
+    code = "encrypted"
+
+
 class TooSmallError(InputError):
     code = "too_small"
 

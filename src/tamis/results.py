@@ -302,6 +302,39 @@ class VideoSummary:
 
 
 @dataclass
+class PartRecord:
+    """One part of a document or archive: what it was and what became of it."""
+
+    part: str
+    kind: str | None = None
+    media_type: str | None = None
+    page: int | None = None
+    size: int | None = None  # bytes, or characters for a text part
+    findings: int = 0
+    faces: int = 0
+    error: dict | None = None
+
+    def to_dict(self) -> dict:
+        return _drop_none({"part": self.part, "kind": self.kind, "media_type": self.media_type, "page": self.page,
+                           "size": self.size, "findings": self.findings, "faces": self.faces or None,
+                           "error": self.error})
+
+
+@dataclass
+class DocumentSummary:
+    """What a document or archive held: its format, pages, and every part scanned or not."""
+
+    format: str
+    pages: int | None = None
+    parts: list[PartRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        failed = sum(p.error is not None for p in self.parts)
+        return _drop_none({"format": self.format, "pages": self.pages, "parts_scanned": len(self.parts) - failed,
+                           "parts_failed": failed, "parts": [p.to_dict() for p in self.parts]})
+
+
+@dataclass
 class ScanResult:
     """Everything tamis found in one input."""
 
@@ -329,6 +362,8 @@ class ScanResult:
     masked_text: str | None = None
     #: For a video: frames decoded, analysed and reused, and the timeline of segments.
     video: VideoSummary | None = None
+    #: For a document or archive: its parts (pages, members, attachments) and what each held.
+    document: DocumentSummary | None = None
     #: The decoded content, kept only when asked for (to draw on it); never serialised.
     content: Any = field(default=None, repr=False, compare=False)
     #: For a video, when asked for: JPEG thumbnails of the best frame of each segment, by
@@ -372,6 +407,7 @@ class ScanResult:
             "label_scores": self.label_scores,
             "masked_text": self.masked_text,
             "video": self.video.to_dict() if self.video else None,
+            "document": self.document.to_dict() if self.document else None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "error": self.error,
             "notes": self.notes,

@@ -367,8 +367,13 @@ def _print_table(results, sink) -> None:
                           escape(f"[{r.error['code']}] {r.error['message']}"), "", "")
             continue
         lines = list(dict.fromkeys(line.text for line in r.text.lines)) if r.text else []  # a video repeats them
-        faces = _row_faces(r) if r.kind == "image" else (
-            f"{len(r.faces)} in {len({f.frame for f in r.faces})} frames" if r.faces else "")
+        if r.kind == "image":
+            faces = _row_faces(r)
+        elif r.document is not None:
+            n = sum(p.faces for p in r.document.parts)
+            faces = f"{n} in {sum(p.faces > 0 for p in r.document.parts)} parts" if n else ""
+        else:
+            faces = f"{len(r.faces)} in {len({f.frame for f in r.faces})} frames" if r.faces else ""
         table.add_row(escape(r.source), f"[{_STYLE[r.action]}]{r.action}[/]", escape(_row_findings(r)),
                       faces, escape(" | ".join(lines)[:60]))
     console = Console(file=sink, width=160) if sink else out
@@ -376,6 +381,20 @@ def _print_table(results, sink) -> None:
     for r in results:
         if r.video is not None and r.error is None:
             _print_timeline(r, console)
+        if r.document is not None:
+            _print_parts(r, console)
+
+
+def _print_parts(r, console) -> None:
+    d = r.document
+    failed = [p for p in d.parts if p.error]
+    pages = f", {d.pages} pages" if d.pages else ""
+    console.print(escape(f"{r.source}: {d.format}{pages}, {len(d.parts)} parts, {len(failed)} not scanned"),
+                  highlight=False)
+    for p in failed:
+        console.print(escape(f"  {p.part}: [{p.error['code']}] {p.error['message']}"), highlight=False)
+    for note in r.notes:
+        console.print(escape(f"  note: {note}"), highlight=False)
 
 
 def _clock(t: float) -> str:

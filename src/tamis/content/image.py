@@ -76,10 +76,12 @@ class ImageContent(Content):
     frame_count: int = 1
     frames: list[Frame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    #: A frame taken from a video (no bytes of its own: the video's file is hashed instead).
-    video_frame: bool = False
+    #: A picture tamis made (a video frame, a rendered page): no bytes of its own to hash.
+    derived: bool = False
     #: Detectors not to run on this content (a video frame whose text was read moments ago).
     skip: frozenset[str] = frozenset()
+    #: Read text even where the text gate sees none (a scanned page).
+    ocr_always: bool = False
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -53,7 +54,7 @@ def sniff(data: bytes) -> Sniffed:
     if len(data) > 262 and data[257:262] == b"ustar":
         return Sniffed("archive", "application/x-tar")
     if _looks_like_text(data):
-        return Sniffed("text", "text/plain")
+        return _text_kind(data)
     return Sniffed("unknown", "application/octet-stream")
 
 
@@ -72,3 +73,29 @@ def _looks_like_text(data: bytes) -> bool:
         printable = sum(c.isprintable() or c.isspace() for c in prefix)
         return len(prefix) >= 16 and printable >= 0.95 * len(prefix)
     return True
+
+
+_EMAIL_HEADERS = re.compile(
+    rb"^(received|from|to|cc|subject|date|mime-version|return-path|message-id|delivered-to|reply-to|"
+    rb"content-type|x-[a-z0-9-]+):[ \t]", re.IGNORECASE)
+
+
+def _text_kind(data: bytes) -> Sniffed:
+    """Plain text, or text that is an HTML page or an e-mail message (RFC 5322)."""
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    lower = head[:512].lower()
+    if lower.startswith((b"<!doctype html", b"<html")) or (lower.startswith(b"<?xml") and b"<html" in lower):
+        return Sniffed("document", "text/html")
+    lines = head.split(b"\n", 40)
+    known = 0
+    for line in lines:
+        if not line.strip():
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue  # a folded header line
+        if not _EMAIL_HEADERS.match(line):
+            return Sniffed("text", "text/plain")
+        known += 1
+    if known >= 2 and any(x.lower().startswith((b"from:", b"subject:")) for x in lines):
+        return Sniffed("document", "message/rfc822")
+    return Sniffed("text", "text/plain")

@@ -60,7 +60,7 @@ def content_hashes(content: Content) -> Hashes:
     def compute() -> Hashes:
         if content.kind == "video":
             return _video_hashes(content)
-        if getattr(content, "video_frame", False):  # no bytes of its own
+        if getattr(content, "derived", False):  # no bytes of its own
             md5 = sha256 = ""
         else:
             md5 = hashlib.md5(content.data, usedforsecurity=False).hexdigest()

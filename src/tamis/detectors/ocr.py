@@ -95,7 +95,8 @@ class OcrDetector(Detector):
         multi = getattr(content, "frame_count", 1) > 1
         seen: set[str] = set()
         for frame in content.frames:
-            if not self.always and frame.shared("text_gate", lambda f=frame: self.gate(f.rgb)) == 0:
+            always = self.always or getattr(content, "ocr_always", False)
+            if not always and frame.shared("text_gate", lambda f=frame: self.gate(f.rgb)) == 0:
                 continue
             result = self.engine(frame.rgb)
             if result.txts is None:

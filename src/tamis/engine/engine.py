@@ -44,7 +44,9 @@ def _placed(finding: Finding, part: TextContent) -> Finding:
 
 
 #: Kinds tamis reads today; the others are recognised and refused with a clear message.
-SUPPORTED_KINDS = {"image", "text", "video"}
+SUPPORTED_KINDS = {"image", "text", "video", "document", "archive"}
+#: Kinds that are containers: analysed part by part, not by the detectors directly.
+CONTAINERS = {"video", "document", "archive"}
 
 
 def _why_not_text(data: bytes) -> str:
@@ -117,6 +119,10 @@ class Engine:
             return load_text(name, data, self.settings.max_text_chars)
         if sniffed.kind == "video":
             return self._load_video(name, sniffed.media_type, data=data)
+        if sniffed.kind in ("document", "archive"):
+            from tamis.content.document import load_document
+
+            return load_document(name, data, sniffed.media_type, password=self.settings.pdf_password)
         return load_image(name, data, sniffed.media_type, max_pixels=self.settings.max_pixels,
                           min_side=self.settings.min_side, max_frames=self.settings.max_frames)
 
@@ -225,17 +231,30 @@ class Engine:
 
     def analyze(self, contents: list[Content]) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy. A video is
-        streamed frame by frame (:mod:`tamis.engine.video`)."""
-        if not any(c.kind == "video" for c in contents):
+        streamed frame by frame (:mod:`tamis.engine.video`); a document or archive is split
+        into parts (:mod:`tamis.engine.document`)."""
+        if not any(c.kind in CONTAINERS for c in contents):
             return self._analyze(contents)
         out: list[ScanResult | None] = [None] * len(contents)
-        rest = [i for i, c in enumerate(contents) if c.kind != "video"]
+        rest = [i for i, c in enumerate(contents) if c.kind not in CONTAINERS]
         for i, r in zip(rest, self._analyze([contents[i] for i in rest]) if rest else []):
             out[i] = r
         for i, c in enumerate(contents):
             if c.kind == "video":
                 out[i] = self._analyze_video(c)
+            elif c.kind in CONTAINERS:
+                out[i] = self._analyze_document(c)
         return out  # type: ignore[return-value]
+
+    def _analyze_document(self, content: Content) -> ScanResult:
+        from tamis.engine.document import analyze_document
+
+        try:
+            return analyze_document(self, content)
+        except TamisError as exc:  # the container itself is unreadable: an error result
+            result = self._describe(content)
+            result.error = exc.to_dict()
+            return result
 
     def _analyze_video(self, content: Content) -> ScanResult:
         from tamis.engine.video import analyze_video

@@ -99,7 +99,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
             return
         contents = [ImageContent(kind="image", name=f"{content.name}@{sf.timestamp:.3f}s", media_type="video/frame",
                                  data=b"", width=sf.rgb.shape[1], height=sf.rgb.shape[0],
-                                 frames=[frame], video_frame=True, skip=skip) for sf, _, frame, skip in batch]
+                                 frames=[frame], derived=True, skip=skip) for sf, _, frame, skip in batch]
         for (sf, record, _, _), frame_content, r in zip(batch, contents, engine.analyze(contents)):
             for k, v in r.timings_ms.items():
                 timings[k] += v

@@ -92,6 +92,14 @@ def card(result: ScanResult) -> str:
                              + "".join(f"<tr><td>{s.start:.1f} s</td><td>{s.end:.1f} s</td><td>{e(s.label)}</td>"
                                        f"<td>{s.max_score:.2f} at {s.timestamp:.1f} s</td></tr>" for s in v.segments)
                              + "</table>")
+        elif result.document is not None:
+            d = result.document
+            failed = [p for p in d.parts if p.error]
+            parts.append(f' <span class="muted">{e(d.format)}{f", {d.pages} pages" if d.pages else ""}, '
+                         f'{len(d.parts)} parts, {len(failed)} not scanned</span>')
+            if failed:
+                parts.append("<ul>" + "".join(f"<li>{e(p.part)}: {e(p.error['code'])}</li>" for p in failed)
+                             + "</ul>")
         elif result.language:
             parts.append(f' <span class="muted">text, language {e(str(result.language["code"]))}</span>')
         rows = [f"<tr><td>{e(f.label)}</td><td>{f.score:.2f}</td><td>{e(_where(f))}</td></tr>"
@@ -128,6 +136,8 @@ def _where(f) -> str:
     bits = []
     if loc.box:
         bits.append(f"box {loc.box.to_list()}")
+    if loc.page is not None:
+        bits.append(f"page {loc.page}")
     if loc.timestamp is not None:
         bits.append(f"{loc.timestamp:.2f} s")
     if loc.frame is not None:

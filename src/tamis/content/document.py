@@ -1,0 +1,609 @@
+"""Documents and archives: containers split into parts (texts, pictures, embedded files).
+
+Every format is read from memory; nothing is ever written to disk, so a member named
+``../../etc/passwd`` is only a name (reported as unsafe). Limits on parts, unpacked bytes,
+compression ratio and nesting depth are checked before anything is unpacked, and each
+member is read with a bounded read in case its header lies. A part that cannot be read is
+reported and the rest of the container is still scanned.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html.parser
+import io
+import posixpath
+import re
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tamis.content.base import Content
+from tamis.errors import (
+    ArchiveBombError,
+    CorruptInputError,
+    EncryptedError,
+    InputError,
+    TamisError,
+    TooLargeError,
+    UnsupportedFormatError,
+)
+
+# -- what a container is -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_parts: int = 10_000  # members, pages, sheets, attachments in one container
+    max_unpacked_bytes: int = 1 << 30  # total bytes unpacked from one container
+    max_member_bytes: int = 256 << 20  # one member
+    max_ratio: float = 200.0  # unpacked / packed, for members over 1 MB
+    max_depth: int = 4  # containers inside containers
+    max_pages: int = 2_000  # pages of one PDF
+    render_dpi: int = 150  # pages without a text layer are rendered at this resolution for OCR
+    password: str | None = None  # for encrypted PDFs
+
+
+@dataclass
+class Part:
+    """One piece of a container. ``label`` names it for people ("page 3", "slide 2",
+    "sheet Sales", "member docs/a.pdf", "attachment invoice.pdf", "image 1")."""
+
+    label: str
+    text: str | None = None  # a text part
+    data: bytes | None = None  # an embedded file, typed from its content (may be a container)
+    rgb: np.ndarray | None = None  # a rendered page
+    page: int | None = None
+    ocr: bool = False  # a rendered page without a text layer: always OCR it
+    regions: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, label) within text
+    error: TamisError | None = None  # the part could not be read
+
+
+@dataclass
+class DocumentContent(Content):
+    """A document or an archive, still packed; :func:`parts` unpacks it lazily."""
+
+    format: str = ""  # pdf, docx, pptx, xlsx, odt, html, eml, zip, tar, gzip
+    depth: int = 0
+    pages: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+OOXML = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
+ODF = {"application/vnd.oasis.opendocument.text": "odt",
+       "application/vnd.oasis.opendocument.presentation": "odp",
+       "application/vnd.oasis.opendocument.spreadsheet": "ods"}
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "html": "text/html", "eml": "message/rfc822",
+    "zip": "application/zip", "tar": "application/x-tar", "gzip": "application/gzip",
+}
+ARCHIVES = {"zip", "tar", "gzip"}
+
+
+def identify(media_type: str, data: bytes) -> str:
+    """The container format of ``data`` that sniffing called ``media_type``."""
+    if media_type == "application/pdf":
+        return "pdf"
+    if media_type == "text/html":
+        return "html"
+    if media_type == "message/rfc822":
+        return "eml"
+    if media_type == "application/gzip":
+        return "gzip"
+    if media_type == "application/x-tar":
+        return "tar"
+    if media_type == "application/zip":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = set(zf.namelist())
+                for marker, fmt in OOXML.items():
+                    if marker in names:
+                        return fmt
+                if "mimetype" in names:
+                    mime = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+                    if mime in ODF:
+                        return ODF[mime]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            pass  # reported as corrupt when unpacked
+        return "zip"
+    raise UnsupportedFormatError(f"{media_type} is not a document or archive tamis reads")
+
+
+def load_document(name: str, data: bytes, media_type: str, depth: int = 0,
+                  password: str | None = None) -> DocumentContent:
+    """A container, checked to open (a corrupt or encrypted one fails here, before any
+    part is read); its parts are unpacked later, by :func:`parts`."""
+    fmt = identify(media_type, data)
+    kind = "archive" if fmt in ARCHIVES else "document"
+    if fmt == "pdf":
+        _open_pdf(name, data, password).close()
+    elif media_type == "application/zip":
+        try:
+            zipfile.ZipFile(io.BytesIO(data)).close()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise CorruptInputError(f"{name}: corrupt zip container ({exc})") from None
+    return DocumentContent(kind=kind, name=name, media_type=MEDIA_TYPES.get(fmt, media_type), data=data,
+                           format=fmt, depth=depth)
+
+
+def parts(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    """The parts of ``content``, in document order. Raises an :class:`InputError` when the
+    container as a whole cannot be read (corrupt, encrypted, over a limit)."""
+    reader = {"pdf": _pdf, "docx": _docx, "pptx": _pptx, "xlsx": _xlsx, "odt": _odf, "odp": _odf, "ods": _odf,
+              "html": _html, "eml": _eml, "zip": _zip, "tar": _tar, "gzip": _gzip}[content.format]
+    yield from reader(content, limits)
+
+
+# -- zip, with limits (also the container of OOXML and ODF) ----------------------------------
+
+
+def safe_name(name: str) -> tuple[str, bool]:
+    """A member name made safe to show, and whether the original was unsafe (absolute,
+    or climbing out with ``..``)."""
+    clean = name.replace("\\", "/")
+    unsafe = clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) is not None or ".." in clean.split("/")
+    normal = posixpath.normpath("/" + clean).lstrip("/")
+    return normal or "(unnamed)", unsafe
+
+
+class _Zip:
+    """A zip file opened with its limits checked up front, members read with bounded reads."""
+
+    def __init__(self, content: DocumentContent, limits: Limits) -> None:
+        self.name, self.limits = content.name, limits
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(content.data))
+            self.infos = [i for i in self.zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            raise CorruptInputError(f"{content.name}: corrupt zip container ({exc})") from None
+        if len(self.infos) > limits.max_parts:
+            raise ArchiveBombError(f"{content.name}: {len(self.infos):,} members is over the limit of "
+                                   f"{limits.max_parts:,}")
+        declared = sum(i.file_size for i in self.infos)
+        if declared > limits.max_unpacked_bytes:
+            raise ArchiveBombError(f"{content.name}: {declared:,} bytes unpacked is over the limit of "
+                                   f"{limits.max_unpacked_bytes:,} (zip bomb?)")
+        self.unpacked = 0
+
+    def names(self) -> list[str]:
+        return [i.filename for i in self.infos]
+
+    def read(self, info: zipfile.ZipInfo | str) -> bytes:
+        if isinstance(info, str):
+            info = self.zf.getinfo(info)
+        label = f"{self.name}: member {info.filename!r}"
+        if info.flag_bits & 0x1:
+            raise EncryptedError(f"{label} is encrypted")
+        if info.file_size > (1 << 20) and info.file_size > self.limits.max_ratio * max(1, info.compress_size):
+            raise ArchiveBombError(f"{label}: compressed {info.file_size / max(1, info.compress_size):,.0f} to 1, "
+                                   f"over the limit of {self.limits.max_ratio:,.0f} (zip bomb?)")
+        if info.file_size > self.limits.max_member_bytes:
+            raise ArchiveBombError(f"{label}: {info.file_size:,} bytes is over the member limit of "
+                                   f"{self.limits.max_member_bytes:,}")
+        budget = min(self.limits.max_member_bytes, self.limits.max_unpacked_bytes - self.unpacked)
+        try:
+            with self.zf.open(info) as fh:
+                data = fh.read(budget + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as exc:
+            raise CorruptInputError(f"{label}: cannot be unpacked ({exc})") from None
+        if len(data) > budget:  # the header lied about the size
+            raise ArchiveBombError(f"{label}: unpacks to more than its header says (zip bomb?)")
+        self.unpacked += len(data)
+        return data
+
+    def xml(self, name: str):
+        from defusedxml import ElementTree
+
+        data = self.read(name)
+        try:
+            return ElementTree.fromstring(data)
+        except Exception as exc:  # noqa: BLE001 - defusedxml raises several kinds
+            raise CorruptInputError(f"{self.name}: {name} is not well-formed XML ({exc})") from None
+
+
+def _zip(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    z = _Zip(content, limits)
+    for info in z.infos:
+        name, unsafe = safe_name(info.filename)
+        label = f"member {name}"
+        if unsafe:
+            content.notes.append(f"member {info.filename!r} has an unsafe path; it was read in memory only")
+        try:
+            yield Part(label, data=z.read(info))
+        except InputError as exc:
+            yield Part(label, error=exc)
+
+
+def _tar(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    try:
+        tf = tarfile.open(fileobj=io.BytesIO(content.data), mode="r:*")
+        members = tf.getmembers()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise CorruptInputError(f"{content.name}: corrupt tar archive ({exc})") from None
+    files = [m for m in members if m.isfile()]
+    skipped = len(members) - len(files) - sum(m.isdir() for m in members)
+    if skipped:
+        content.notes.append(f"{skipped} links or special files were not followed")
+    if len(files) > limits.max_parts:
+        raise ArchiveBombError(f"{content.name}: {len(files):,} members is over the limit of {limits.max_parts:,}")
+    total = sum(m.size for m in files)
+    if total > limits.max_unpacked_bytes:
+        raise ArchiveBombError(f"{content.name}: {total:,} bytes unpacked is over the limit of "
+                               f"{limits.max_unpacked_bytes:,}")
+    for m in files:
+        name, unsafe = safe_name(m.name)
+        if unsafe:
+            content.notes.append(f"member {m.name!r} has an unsafe path; it was read in memory only")
+        if m.size > limits.max_member_bytes:
+            yield Part(f"member {name}", error=ArchiveBombError(
+                f"{content.name}: member {name!r}: {m.size:,} bytes is over the member limit"))
+            continue
+        try:
+            fh = tf.extractfile(m)
+            yield Part(f"member {name}", data=fh.read(m.size) if fh else b"")
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            yield Part(f"member {name}", error=CorruptInputError(f"{content.name}: member {name!r}: {exc}"))
+
+
+def _gzip(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    """One gzip stream, unpacked with a bounded output (a gzip bomb stops at the limit)."""
+    budget = min(limits.max_member_bytes, limits.max_unpacked_bytes)
+    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        data = d.decompress(content.data, budget + 1)
+    except zlib.error as exc:
+        raise CorruptInputError(f"{content.name}: corrupt gzip ({exc})") from None
+    if len(data) > budget or (d.unconsumed_tail and len(data) >= budget):
+        raise ArchiveBombError(f"{content.name}: unpacks to more than {budget:,} bytes (gzip bomb?)")
+    if not d.eof:
+        content.notes.append("the gzip stream is truncated; what unpacked was scanned")
+    if len(data) > (1 << 20) and len(data) > limits.max_ratio * len(content.data):
+        raise ArchiveBombError(f"{content.name}: compressed {len(data) / len(content.data):,.0f} to 1, over the "
+                               f"limit of {limits.max_ratio:,.0f} (gzip bomb?)")
+    inner = content.name.rsplit("/", 1)[-1]
+    inner = inner[:-3] if inner.lower().endswith(".gz") else inner + ".unpacked"
+    yield Part(f"member {inner}", data=data)
+
+
+# -- PDF --------------------------------------------------------------------------------
+
+
+def _open_pdf(name: str, data: bytes, password: str | None):
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(data, password=password)
+    except pdfium.PdfiumError as exc:
+        msg = str(exc)
+        if "password" in msg.lower():
+            raise EncryptedError(f"{name}: the PDF is encrypted; give its password"
+                                 + (" (the one given is wrong)" if password else "")) from None
+        raise CorruptInputError(f"{name}: corrupt PDF ({msg})") from None
+
+
+def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    pdf = _open_pdf(content.name, content.data, limits.password)
+    try:
+        n = len(pdf)
+        content.pages = n
+        if n > limits.max_pages:
+            content.notes.append(f"only the first {limits.max_pages:,} of {n:,} pages were scanned")
+        for i in range(min(n, limits.max_pages)):
+            number = i + 1
+            try:
+                page = pdf[i]
+                text = page.get_textpage().get_text_bounded().replace("\r\n", "\n").replace("\x00", "")
+            except pdfium.PdfiumError as exc:
+                yield Part(f"page {number}", page=number,
+                           error=CorruptInputError(f"{content.name}: page {number}: {exc}"))
+                continue
+            if len(text.strip()) >= 20:
+                yield Part("text", text=text, page=number)
+                images = 0
+                for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+                    if images >= 20:
+                        content.notes.append(f"page {number}: only the first 20 images were scanned")
+                        break
+                    try:
+                        w, h = obj.get_px_size()
+                        if min(w, h) < 64:
+                            continue
+                        rgb = np.asarray(obj.get_bitmap(render=False).to_pil().convert("RGB"))
+                    except (pdfium.PdfiumError, ValueError, OSError) as exc:
+                        yield Part(f"image {images + 1}", page=number,
+                                   error=CorruptInputError(f"{content.name}: page {number} image: {exc}"))
+                        images += 1
+                        continue
+                    images += 1
+                    yield Part(f"image {images}", rgb=rgb, page=number)
+            else:  # no text layer: a scan or a picture; render the page and read it
+                scale = limits.render_dpi / 72
+                w, h = page.get_size()
+                if w * h * scale * scale > 40_000_000:
+                    scale = (40_000_000 / (w * h)) ** 0.5
+                rgb = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+                yield Part("page image", rgb=rgb, page=number, ocr=True)
+                if text.strip():
+                    yield Part("text", text=text, page=number)
+    finally:
+        pdf.close()
+
+
+# -- Office Open XML and OpenDocument ------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+_S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".emf", ".wmf")
+
+
+def _paragraphs(root, para_tag: str, text_tag: str, extra: dict[str, str] | None = None) -> str:
+    out = []
+    for p in root.iter(para_tag):
+        bits = []
+        for node in p.iter():
+            if node.tag == text_tag and node.text:
+                bits.append(node.text)
+            elif extra and node.tag in extra:
+                bits.append(extra[node.tag])
+        line = "".join(bits).strip()
+        if line:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _media(z: _Zip, prefix: str) -> Iterator[Part]:
+    for name in z.names():
+        if name.startswith(prefix) and name.lower().endswith(_IMAGE_EXT):
+            if name.lower().endswith((".emf", ".wmf")):
+                continue  # vector formats tamis does not rasterise
+            try:
+                yield Part(f"image {name}", data=z.read(name))
+            except InputError as exc:
+                yield Part(f"image {name}", error=exc)
+
+
+def _xml_part(z: _Zip, name: str, label: str, para: str, text: str, extra=None) -> Iterator[Part]:
+    try:
+        body = _paragraphs(z.xml(name), para, text, extra)
+    except InputError as exc:
+        yield Part(label, error=exc)
+        return
+    if body.strip():
+        yield Part(label, text=body)
+
+
+def _docx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    z = _Zip(content, limits)
+    extra = {_W + "tab": "\t", _W + "br": "\n"}
+    yield from _xml_part(z, "word/document.xml", "body", _W + "p", _W + "t", extra)
+    for name in sorted(z.names()):
+        m = re.fullmatch(r"word/(header|footer|footnotes|endnotes|comments)(\d*)\.xml", name)
+        if m:
+            yield from _xml_part(z, name, m.group(1) + (f" {m.group(2)}" if m.group(2) else ""),
+                                 _W + "p", _W + "t", extra)
+    yield from _media(z, "word/media/")
+
+
+def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    z = _Zip(content, limits)
+
+    def number(name: str) -> int:
+        return int(re.search(r"(\d+)\.xml$", name).group(1))
+
+    slides = sorted((n for n in z.names() if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)), key=number)
+    content.pages = len(slides)
+    for name in slides:
+        yield from _xml_part(z, name, f"slide {number(name)}", _A + "p", _A + "t")
+    for name in sorted((n for n in z.names() if re.fullmatch(r"ppt/notesSlides/notesSlide\d+\.xml", n)), key=number):
+        yield from _xml_part(z, name, f"notes {number(name)}", _A + "p", _A + "t")
+    yield from _media(z, "ppt/media/")
+
+
+def _col(ref: str) -> str:
+    return re.match(r"[A-Z]+", ref).group(0) if ref and re.match(r"[A-Z]+", ref) else ""
+
+
+def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    """One text per sheet, a line per row; each cell's stretch is labelled ``sheet NAME!B7``."""
+    z = _Zip(content, limits)
+    shared: list[str] = []
+    if "xl/sharedStrings.xml" in z.names():
+        for si in z.xml("xl/sharedStrings.xml").iter(_S + "si"):
+            shared.append("".join(t.text or "" for t in si.iter(_S + "t")))
+    sheets = []
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        rels = {r.get("Id"): r.get("Target") for r in z.xml("xl/_rels/workbook.xml.rels")}
+        for s in z.xml("xl/workbook.xml").iter(_S + "sheet"):
+            target = rels.get(s.get(rel_ns), "")
+            target = target.lstrip("/")
+            sheets.append((s.get("name") or "?", target if target.startswith("xl/") else "xl/" + target))
+    except InputError as exc:
+        yield Part("workbook", error=exc)
+        return
+    content.pages = len(sheets)
+    for sheet, path in sheets:
+        label = f"sheet {sheet}"
+        try:
+            root = z.xml(path)
+        except (InputError, KeyError) as exc:
+            yield Part(label, error=exc if isinstance(exc, InputError) else CorruptInputError(str(exc)))
+            continue
+        lines, regions, pos = [], [], 0
+        for row in root.iter(_S + "row"):
+            cells = []
+            for c in row.iter(_S + "c"):
+                kind, ref = c.get("t"), c.get("r", "")
+                if kind == "s":
+                    v = c.find(_S + "v")
+                    try:
+                        value = shared[int(v.text)] if v is not None and v.text else ""
+                    except (ValueError, IndexError):
+                        value = ""
+                elif kind == "inlineStr":
+                    value = "".join(t.text or "" for t in c.iter(_S + "t"))
+                elif kind == "str":
+                    v = c.find(_S + "v")
+                    value = v.text or "" if v is not None else ""
+                else:
+                    continue  # numbers, booleans, dates: not text
+                if value.strip():
+                    cells.append((ref, value))
+            if not cells:
+                continue
+            line_parts = []
+            for ref, value in cells:
+                start = pos + sum(len(x) + 1 for x in line_parts)
+                regions.append((start, start + len(value), f"{label}!{ref}"))
+                line_parts.append(value)
+            line = "\t".join(line_parts)
+            lines.append(line)
+            pos += len(line) + 1
+        if lines:
+            yield Part(label, text="\n".join(lines), regions=regions)
+
+
+def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    z = _Zip(content, limits)
+    extra = {_TEXT_NS + "tab": "\t", _TEXT_NS + "line-break": "\n", _TEXT_NS + "s": " "}
+    try:
+        root = z.xml("content.xml")
+    except (InputError, KeyError) as exc:
+        raise CorruptInputError(f"{content.name}: no readable content.xml ({exc})") from None
+    body = []
+    for node in root.iter():
+        if node.tag in (_TEXT_NS + "p", _TEXT_NS + "h"):
+            line = "".join(_odf_text(node, extra)).strip()
+            if line:
+                body.append(line)
+    if body:
+        yield Part("body", text="\n".join(body))
+    yield from _media(z, "Pictures/")
+
+
+def _odf_text(node, extra) -> Iterator[str]:
+    if node.text:
+        yield node.text
+    for child in node:
+        if child.tag in extra:
+            yield extra[child.tag]
+        yield from _odf_text(child, extra)
+        if child.tail:
+            yield child.tail
+
+
+# -- HTML and e-mail ---------------------------------------------------------------------------
+
+
+class _HtmlText(html.parser.HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "td", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.links: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "noscript", "template"):
+            self.skip += 1
+        if tag in self.BLOCK:
+            self.out.append("\n")
+        for key, value in attrs:
+            if key in ("href", "src") and value and re.match(r"(?i)(https?:|mailto:|tel:)", value):
+                self.links.append(value)
+            if key in ("alt", "title") and value and value.strip():
+                self.out.append(f" {value} ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "noscript", "template") and self.skip:
+            self.skip -= 1
+        if tag in self.BLOCK:
+            self.out.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data)
+
+
+def html_text(markup: str) -> tuple[str, list[str]]:
+    """The visible text of an HTML page (scripts and styles left out) and its links."""
+    parser = _HtmlText()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError):  # malformed markup: keep what was read
+        pass
+    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.out))
+    text = "\n".join(line.strip() for line in text.split("\n") if line.strip())
+    return text, list(dict.fromkeys(parser.links))
+
+
+def _html(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    markup = content.data.decode("utf-8", "replace")
+    text, links = html_text(markup)
+    if text:
+        yield Part("body", text=text)
+    if links:
+        yield Part("links", text="\n".join(links))
+
+
+def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    try:
+        msg = email.message_from_bytes(content.data, policy=email.policy.default)
+    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds
+        raise CorruptInputError(f"{content.name}: not a readable e-mail ({exc})") from None
+    head = "\n".join(f"{k}: {msg.get(k)}" for k in ("From", "To", "Reply-To", "Subject") if msg.get(k))
+    if head:
+        yield Part("headers", text=head)
+    count = 0
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        count += 1
+        if count > limits.max_parts:
+            content.notes.append(f"only the first {limits.max_parts:,} parts were scanned")
+            return
+        filename = part.get_filename()
+        ctype = part.get_content_type()
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception as exc:  # noqa: BLE001
+            yield Part(f"attachment {filename or ctype}", error=CorruptInputError(f"{content.name}: {exc}"))
+            continue
+        if len(payload) > limits.max_member_bytes:
+            yield Part(f"attachment {filename or ctype}", error=TooLargeError(
+                f"{content.name}: attachment {filename or ctype}: {len(payload):,} bytes is over the member limit"))
+            continue
+        if filename or part.get_content_disposition() == "attachment" or not ctype.startswith("text/"):
+            name, _ = safe_name(filename or ctype)
+            yield Part(f"attachment {name}", data=payload)
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            body = payload.decode(charset, "replace")
+        except LookupError:
+            body = payload.decode("utf-8", "replace")
+        if ctype == "text/html":
+            body, links = html_text(body)
+            if links:
+                body += "\n" + "\n".join(links)
+        if body.strip():
+            yield Part("body", text=body)

@@ -1,0 +1,174 @@
+"""Scanning documents and archives: each part goes through the detectors of its kind, and
+every finding names its part (page, slide, sheet and cell, member, attachment, image).
+
+Parts are unpacked lazily and analysed a few at a time, so memory holds one batch of parts,
+not the whole container. Containers inside containers are scanned recursively up to
+``max_nesting``. A part that cannot be read (corrupt, encrypted, over a limit) is listed
+with its error; the rest of the container is still scanned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from tamis.content.base import Content
+from tamis.content.document import DocumentContent, Limits, Part, parts
+from tamis.content.image import Frame, ImageContent
+from tamis.content.text import Region, TextContent
+from tamis.errors import InputError, TooDeepError
+from tamis.results import Finding, Hashes, PartRecord, ScanResult
+
+if TYPE_CHECKING:
+    from tamis.engine.engine import Engine
+
+BATCH = 8
+#: A part refused for one of these makes the whole container an error: it was built to
+#: hurt the scanner (or to hide something from it), not merely damaged.
+HOSTILE = {"archive_bomb", "too_deep", "decompression_bomb"}
+
+
+def limits_for(settings) -> Limits:
+    return Limits(max_parts=settings.max_archive_members, max_unpacked_bytes=settings.max_unpacked_bytes,
+                  max_member_bytes=settings.max_member_bytes, max_ratio=settings.max_compression_ratio,
+                  max_depth=settings.max_nesting, max_pages=settings.max_pages, render_dpi=settings.pdf_render_dpi,
+                  password=settings.pdf_password)
+
+
+def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
+    """Scan a document or archive with ``engine``'s detectors and policy. Raises an
+    :class:`InputError` when the container itself cannot be opened."""
+    from tamis.results import DocumentSummary
+
+    result = engine._describe(content)
+    result.document = DocumentSummary(format=content.format)
+    scanner = _Scanner(engine, limits_for(engine.settings), result)
+    scanner.scan(content, prefix="", depth=0)
+    result.document.pages = content.pages
+    md5, sha256 = _digests(content.data)
+    result.hashes = Hashes(md5=md5, sha256=sha256)
+    banks = next((d for d in engine.detectors if d.name == "banks"), None)
+    if banks is not None:
+        banks.load()
+        result.findings.extend(banks.match_exact([("md5", md5), ("sha256", sha256)]))
+    result.notes = list(dict.fromkeys(result.notes))
+    result.decision = engine.policy.decide(result.findings)
+    hostile = next((p for p in result.document.parts if p.error and p.error["code"] in HOSTILE), None)
+    if hostile is not None:  # refused, whatever the other parts held (which stay in the result)
+        result.error = {"code": hostile.error["code"],
+                        "message": f"{hostile.error['message']} (the other parts were scanned)"}
+    return result
+
+
+def _digests(data: bytes) -> tuple[str, str]:
+    import hashlib
+
+    return hashlib.md5(data, usedforsecurity=False).hexdigest(), hashlib.sha256(data).hexdigest()
+
+
+class _Scanner:
+    def __init__(self, engine: Engine, limits: Limits, result: ScanResult) -> None:
+        self.engine, self.limits, self.result = engine, limits, result
+        self.batch: list[tuple[Part, str, Content]] = []
+
+    def scan(self, content: DocumentContent, prefix: str, depth: int) -> None:
+        """Scan the parts of ``content``; a container that cannot be opened raises at the
+        top and is recorded as a failed part below it."""
+        seen = False
+        try:
+            for part in parts(content, self.limits):
+                seen = True
+                self._part(content, part, prefix, depth)
+        except InputError as exc:
+            if depth == 0 and not seen:
+                raise
+            self._record(PartRecord(prefix.rstrip(" >") or content.name, kind=content.kind,
+                                    media_type=content.media_type, error=exc.to_dict()))
+        finally:
+            self.flush()
+            notes = [f"{prefix}{n}" for n in content.notes]
+            self.result.notes.extend(notes)
+            if depth == 0 and content.pages is not None:
+                self.result.document.pages = content.pages
+
+    def _part(self, container: DocumentContent, part: Part, prefix: str, depth: int) -> None:
+        label = f"{prefix}{part.label}"
+        if part.error is not None:
+            self._record(PartRecord(label, page=part.page, error=part.error.to_dict()))
+            return
+        name = f"{container.name}#{label}"
+        if part.text is not None:
+            regions = [Region(a, b, None, None, f"{prefix}{lab}") for a, b, lab in part.regions]
+            content: Content = TextContent(kind="text", name=name, media_type="text/plain",
+                                           data=part.text.encode("utf-8", "replace"), text=part.text,
+                                           regions=regions, part=label)
+        elif part.rgb is not None:
+            content = ImageContent(kind="image", name=name, media_type="image/x-rendered", data=b"",
+                                   width=part.rgb.shape[1], height=part.rgb.shape[0],
+                                   frames=[Frame(0, part.rgb)], derived=True, ocr_always=part.ocr)
+        else:
+            try:
+                content = self.engine.open(part.data or b"", name=name)
+            except InputError as exc:
+                self._record(PartRecord(label, page=part.page, size=len(part.data or b""), error=exc.to_dict()))
+                return
+            if isinstance(content, DocumentContent):
+                if depth + 1 > self.limits.max_depth:
+                    err = TooDeepError(f"{name}: nested deeper than {self.limits.max_depth} containers")
+                    self._record(PartRecord(label, kind=content.kind, media_type=content.media_type,
+                                            error=err.to_dict()))
+                    return
+                self.flush()  # parts stay listed in document order
+                self._record(PartRecord(label, kind=content.kind, media_type=content.media_type,
+                                        size=len(content.data)))
+                content.depth = depth + 1
+                self.scan(content, prefix=f"{label} > ", depth=depth + 1)
+                return
+            if content.kind == "video":
+                self.flush()
+                self._merge(part, label, content, self.engine._analyze_video(content))
+                return
+        self.batch.append((part, label, content))
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        for (part, label, content), r in zip(batch, self.engine.analyze([c for _, _, c in batch])):
+            self._merge(part, label, content, r)
+
+    def _merge(self, part: Part, label: str, content: Content, r: ScanResult) -> None:
+        from tamis.engine.engine import _placed
+
+        size = len(content.text) if isinstance(content, TextContent) else (
+            len(content.data) or getattr(content, "size_bytes", None))
+        record = PartRecord(label, kind=content.kind, media_type=content.media_type, page=part.page,
+                            size=size or None, error=r.error)
+        self._record(record)
+        if r.error:
+            return
+        for f in r.findings:
+            if isinstance(content, TextContent) and content.regions:
+                f = _placed(f, content)
+                where = f.location.part
+            else:
+                inner = f.location.part
+                where = f"{label} > {inner}" if inner and inner != label else label
+            self.result.findings.append(_located(f, where, part.page))
+            record.findings += 1
+        record.faces = len(r.faces)
+        for k, v in r.label_scores.items():
+            self.result.label_scores[k] = max(v, self.result.label_scores.get(k, 0.0))
+        if r.language and not self.result.language:
+            self.result.language = r.language
+        for k, v in r.timings_ms.items():
+            self.result.timings_ms[k] = self.result.timings_ms.get(k, 0.0) + v
+
+    def _record(self, record: PartRecord) -> None:
+        self.result.document.parts.append(record)
+
+
+def _located(f: Finding, part: str, page: int | None) -> Finding:
+    return replace(f, location=replace(f.location, part=part, page=page if page is not None else f.location.page))

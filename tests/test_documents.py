@@ -1,0 +1,176 @@
+"""Documents and archives: every format split into parts that name where each finding is,
+and hostile containers (bombs, nesting, traversal, encryption, corruption) refused clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("pypdfium2")
+pytest.importorskip("reportlab")
+
+import documents as make  # noqa: E402
+
+from tamis.cli.main import app  # noqa: E402
+from tamis.config import Settings  # noqa: E402
+from tamis.content.document import safe_name  # noqa: E402
+from tamis.engine import Engine  # noqa: E402
+from tamis.errors import ArchiveBombError, CorruptInputError, EncryptedError, TooDeepError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def eng(tmp_path_factory):
+    return Engine(Settings(home=tmp_path_factory.mktemp("home"))).load()
+
+
+def where(result, label: str) -> list[tuple]:
+    return [(f.location.page, f.location.part) for f in result.findings if f.label == label]
+
+
+def test_pdf_text_per_page_and_embedded_images(eng):
+    r = eng.scan(make.text_pdf([f"Hello, write to {make.EMAIL}", make.THREAT], image=make.FACE), name="a.pdf")
+    assert (r.kind, r.media_type, r.document.pages) == ("document", "application/pdf", 2)
+    assert (1, "text") in where(r, "pii/email")
+    assert (2, "text") in where(r, "harassment/threatening")
+    image = [p for p in r.document.parts if p.part == "image 1"]
+    assert image and image[0].page == 1 and image[0].kind == "image" and image[0].faces == 1
+    assert r.action == "block"
+    json.dumps(r.to_dict())
+
+
+def test_pdf_page_without_text_layer_is_rendered_and_read(eng):
+    r = eng.scan(make.scanned_pdf([f"Contact {make.EMAIL}", "Meeting at noon"]), name="scan.pdf")
+    assert [(p.part, p.page, p.kind) for p in r.document.parts] == [("page image", 1, "image")]
+    email = [f for f in r.findings if f.label == "pii/email"]
+    assert email and email[0].location.page == 1 and email[0].location.part == "page image > ocr"
+    assert email[0].location.box is not None  # where on the page
+
+
+def test_encrypted_pdf_needs_its_password(eng, tmp_path):
+    data = make.text_pdf([f"mail {make.EMAIL}"], encrypt="s3cret")
+    with pytest.raises(EncryptedError, match="encrypted; give its password"):
+        eng.scan(data, name="locked.pdf")
+    with pytest.raises(EncryptedError, match="the one given is wrong"):
+        Engine(Settings(home=tmp_path, pdf_password="nope")).scan(data, name="locked.pdf")
+    r = Engine(Settings(home=tmp_path, pdf_password="s3cret")).scan(data, name="locked.pdf")
+    assert where(r, "pii/email") == [(1, "text")]
+
+
+def test_office_documents_name_their_parts(eng):
+    r = eng.scan(make.docx(["Hello team", f"mail {make.EMAIL}"], image=make.FACE), name="a.docx")
+    assert r.media_type.endswith("wordprocessingml.document")
+    assert ("body" in {p.part for p in r.document.parts} and "header 1" in {p.part for p in r.document.parts})
+    assert where(r, "pii/email") == [(None, "body")]
+    assert any(p.part == "image word/media/image1.jpg" and p.faces == 1 for p in r.document.parts)
+
+    r = eng.scan(make.pptx(["Agenda", make.THREAT], notes=f"call {make.EMAIL}"), name="a.pptx")
+    assert r.document.pages == 2
+    assert (None, "slide 2") in where(r, "harassment/threatening")
+    assert (None, "notes 1") in where(r, "pii/email")
+
+    r = eng.scan(make.xlsx({"People": [["name", "email"], ["Jane", make.EMAIL]], "Sums": [[1, 2, 3]]}), name="a.xlsx")
+    assert where(r, "pii/email") == [(None, "sheet People!B2")]
+
+    r = eng.scan(make.odt(["Hello", make.THREAT]), name="a.odt")
+    assert r.media_type == "application/vnd.oasis.opendocument.text"
+    assert (None, "body") in where(r, "harassment")
+
+
+def test_html_visible_text_and_links_not_scripts(eng):
+    r = eng.scan(make.html_page(f"Write to {make.EMAIL} today"), name="page.html")
+    assert r.media_type == "text/html"
+    assert where(r, "pii/email") == [(None, "body")]
+    assert (None, "links") in where(r, "pii/url")
+    body = [p for p in r.document.parts if p.part == "body"][0]
+    assert body.size < 80  # the script and the style are not text
+
+
+def test_email_body_headers_and_attachments_recursively(eng):
+    inner = make.docx([make.THREAT])
+    data = make.eml(f"see attached, {make.EMAIL}", [
+        ("notes.docx", inner, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("face.jpg", make.FACE.read_bytes(), "image/jpeg")])
+    r = eng.scan(data, name="mail.eml")
+    assert r.media_type == "message/rfc822"
+    parts = [p.part for p in r.document.parts]
+    assert parts[:2] == ["headers", "body"]
+    assert "attachment notes.docx > body" in parts and "attachment face.jpg" in parts
+    assert (None, "attachment notes.docx > body") in where(r, "harassment/threatening")
+    assert (None, "body") in where(r, "pii/email")
+
+
+def test_archives_recursively_with_member_paths(eng):
+    pdf = make.text_pdf(["nothing here", make.THREAT])
+    data = make.zip_of({"docs/a.pdf": pdf, "../../evil.txt": make.THREAT.encode(),
+                        "in.zip": make.zip_of({"x.txt": f"mail {make.EMAIL}".encode()})})
+    r = eng.scan(data, name="bundle.zip")
+    assert r.kind == "archive"
+    assert (2, "member docs/a.pdf > text") in where(r, "harassment")
+    assert (None, "member evil.txt") in where(r, "harassment")  # the name made safe...
+    assert any("'../../evil.txt' has an unsafe path" in n for n in r.notes)  # ...and reported
+    assert where(r, "pii/email") == [(None, "member in.zip > member x.txt")]
+    r = eng.scan(make.tar_gz_of({"a.txt": make.THREAT.encode(), "b/face.jpg": make.FACE.read_bytes()}), name="t.tgz")
+    assert (None, "member t.tar > member a.txt") in where(r, "harassment") or \
+        (None, "member t.tgz.unpacked > member a.txt") in where(r, "harassment")
+    assert any(p.part.endswith("member b/face.jpg") and p.faces == 1 for p in r.document.parts)
+
+
+def test_member_names_are_made_safe():
+    assert safe_name("../../etc/passwd") == ("etc/passwd", True)
+    assert safe_name("/abs/x.txt") == ("abs/x.txt", True)
+    assert safe_name("C:\\win\\x.txt") == ("C:/win/x.txt", True)
+    assert safe_name("ok/a..b.txt") == ("ok/a..b.txt", False)
+
+
+def test_zip_bomb_deep_nesting_and_too_many_members_are_refused(eng, tmp_path):
+    with pytest.raises(ArchiveBombError, match="zip bomb"):
+        eng.scan(make.zip_bomb(), name="bomb.zip")
+    nested = make.THREAT.encode()
+    for i in range(6):
+        nested = make.zip_of({f"level{i}.zip" if i else "deep.txt": nested})
+    with pytest.raises(TooDeepError, match="nested deeper than 4"):
+        eng.scan(nested, name="russian.zip")
+    many = make.zip_of({f"f{i}.txt": b"x" for i in range(50)})
+    with pytest.raises(ArchiveBombError, match="50 members is over the limit of 20"):
+        Engine(Settings(home=tmp_path, max_archive_members=20)).scan(many, name="many.zip")
+    # Refused, but in a batch the other inputs go on, and the bomb's other parts were scanned.
+    bomb_and_text = make.zip_of({"note.txt": f"mail {make.EMAIL}".encode()})[:-22]  # cut: corrupt
+    results = list(eng.scan_many([make.zip_bomb(), bomb_and_text, make.FACE]))
+    assert [r.action for r in results] == ["error", "error", "allow"]
+    assert results[0].error["code"] == "archive_bomb" and results[1].error["code"] == "corrupt_input"
+
+
+def test_one_bad_part_does_not_stop_the_rest(eng):
+    r = eng.scan(make.encrypted_member_zip(), name="mixed.zip")
+    by_part = {p.part: p for p in r.document.parts}
+    assert by_part["member secret.txt"].error["code"] == "encrypted"
+    assert by_part["member plain.txt"].error is None and r.action == "allow"
+    data = make.zip_of({"broken.pdf": b"%PDF-1.7\nnot really", "fine.txt": make.THREAT.encode()})
+    r = eng.scan(data, name="mixed2.zip")
+    assert {p.part: (p.error or {}).get("code") for p in r.document.parts} == {
+        "member broken.pdf": "corrupt_input", "member fine.txt": None}
+    assert (None, "member fine.txt") in where(r, "harassment")
+
+
+def test_type_comes_from_content_not_the_name(eng, tmp_path):
+    path = tmp_path / "report.pdf"
+    path.write_bytes(make.docx([f"mail {make.EMAIL}"]))
+    r = eng.scan(path)
+    assert r.media_type.endswith("wordprocessingml.document") and where(r, "pii/email") == [(None, "body")]
+    with pytest.raises(CorruptInputError):
+        eng.scan(b"%PDF-1.4\n" + b"\x00" * 500, name="x.pdf")
+
+
+def test_cli_scans_a_folder_of_documents(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(make.text_pdf([make.THREAT]))
+    (folder / "b.zip").write_bytes(make.zip_of({"x.txt": f"mail {make.EMAIL}".encode()}))
+    res = CliRunner().invoke(app, ["scan", str(folder), "--format", "json", "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    out = {Path(d["source"]).name: d for d in json.loads(res.stdout)}
+    assert out["a.pdf"]["document"]["pages"] == 1
+    assert out["b.zip"]["findings"][0]["location"]["part"] == "member x.txt"
