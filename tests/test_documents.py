@@ -174,3 +174,48 @@ def test_cli_scans_a_folder_of_documents(tmp_path):
     out = {Path(d["source"]).name: d for d in json.loads(res.stdout)}
     assert out["a.pdf"]["document"]["pages"] == 1
     assert out["b.zip"]["findings"][0]["location"]["part"] == "member x.txt"
+
+
+def _overlapping_zip() -> bytes:
+    """Two members whose central-directory entries point at the same data."""
+    data = bytearray(make.zip_of({"a.txt": b"first member", "b.txt": b"second member"}))
+    first = data.find(b"PK\x01\x02")
+    second = data.find(b"PK\x01\x02", first + 4)
+    data[second + 42:second + 46] = data[first + 42:first + 46]
+    return bytes(data)
+
+
+def test_malformed_containers_never_crash_the_scan(eng, tmp_path):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_LZMA) as zf:
+        zf.writestr("packed.txt", make.THREAT * 50)
+    raw = bytearray(buf.getvalue())
+    raw[60:80] = b"\xff" * 20  # damage the LZMA stream
+    lzma_zip = bytes(raw)
+    broken_xlsx = make.zip_of({"xl/workbook.xml": b"<workbook/>", "[Content_Types].xml": b"<Types/>"})
+    deep_odt = make.odt(["<text:span>" * 3000 + "deep words" + "</text:span>" * 3000])
+    slow_html = b"<!DOCTYPE html><html><body>" + b"<a" * 200_000 + b"</body></html>"
+    shared = make.zip_of({f"in{i}.zip": make.zip_of({f"f{j}.txt": b"x" for j in range(8)}) for i in range(3)})
+    results = list(Engine(Settings(home=tmp_path, max_archive_members=20)).scan_many(
+        [lzma_zip, broken_xlsx, deep_odt, slow_html, _overlapping_zip(), shared]))
+    lz, xl, od, ht, overlap, nested = results
+    assert lz.document.parts[0].error["code"] == "corrupt_input"
+    assert xl.ok and xl.document.parts[0].error["code"] == "corrupt_input"  # missing workbook rels: one bad part
+    assert od.ok and od.document.parts[0].size == len("deep words")  # 3,000 nested spans: no recursion limit
+    assert ht.ok
+    assert overlap.error["code"] == "archive_bomb" and "same data" in overlap.error["message"]
+    # 3 x 8 members inside one zip: the limit of 20 counts across the nesting.
+    assert nested.error["code"] == "archive_bomb" and "in all" in nested.error["message"]
+
+
+def test_real_world_mail_headers_and_commented_html_are_recognised():
+    from tamis.content.sniff import sniff
+
+    gmail = (b"ARC-Seal: i=1; a=rsa-sha256\r\n\tb=abc\r\nDKIM-Signature: v=1\r\nReceived-SPF: pass\r\n"
+             b"Authentication-Results: mx.example.com\r\nFrom: a@example.com\r\nSubject: hi\r\n\r\nbody")
+    assert sniff(gmail).media_type == "message/rfc822"
+    assert sniff(b"<!-- saved from url=(0014)about:internet -->\n<!DOCTYPE html><html></html>").kind == "document"
+    assert sniff(b"Date: tomorrow\nTime: 5pm\n\nSee you there").media_type == "text/plain"

@@ -254,3 +254,30 @@ def test_cli_prints_the_timeline_and_writes_thumbnails(tmp_path, still):
     assert d["video"]["segments"][0]["label"] == "extremism" and d["video"]["frames"][1]["reused_from"] == 0
     res = runner.invoke(app, ["hash", str(still), "--format", "json"])
     assert res.exit_code == 0 and json.loads(res.stdout)[0]["frames"][0]["frame"] == 0
+
+
+def test_blur_video_re_encodes_audio_that_mp4_cannot_carry(tmp_path):
+    import tamis
+
+    source = tmp_path / "pcm.mkv"
+    with av.open(str(source), "w") as out:
+        video = out.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=16000)
+        audio.layout = "mono"
+        for rgb in _clip_frames([(FACE, 25)]):
+            for p in video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(p)
+        for p in video.encode():
+            out.mux(p)
+        for i in range(0, 16000, 1024):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.int16), format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 16000, i, Fraction(1, 16000)
+            for p in audio.encode(frame):
+                out.mux(p)
+        for p in audio.encode():
+            out.mux(p)
+    target = tmp_path / "blurred.mp4"
+    assert tamis.blur_video(source, target)["frames"] == 25
+    with av.open(str(target)) as c:
+        assert sorted((s.type, s.codec_context.name) for s in c.streams) == [("audio", "aac"), ("video", "h264")]

@@ -241,10 +241,12 @@ class FrameRecord:
     scores: dict[str, float] = field(default_factory=dict)  # highest finding score per label
     reused_from: int | None = None
     pdq: str | None = None
+    #: Why the frame could not be analysed (then it is left out of the timeline).
+    error: str | None = None
 
     def to_dict(self) -> dict:
         return _drop_none({"index": self.index, "timestamp": self.timestamp, "reason": self.reason,
-                           "reused_from": self.reused_from,
+                           "reused_from": self.reused_from, "error": self.error,
                            "scores": {k: round(v, 4) for k, v in sorted(self.scores.items())}})
 
 

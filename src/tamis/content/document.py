@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html.parser
 import io
 import posixpath
 import re
@@ -27,6 +26,7 @@ from tamis.content.base import Content
 from tamis.errors import (
     ArchiveBombError,
     CorruptInputError,
+    DecompressionBombError,
     EncryptedError,
     InputError,
     TamisError,
@@ -46,7 +46,17 @@ class Limits:
     max_depth: int = 4  # containers inside containers
     max_pages: int = 2_000  # pages of one PDF
     render_dpi: int = 150  # pages without a text layer are rendered at this resolution for OCR
+    max_pixels: int = 40_000_000  # a rendered page or an embedded picture
     password: str | None = None  # for encrypted PDFs
+
+
+@dataclass
+class Budget:
+    """What one top-level scan has unpacked so far, over every nesting level (so a zip of
+    zips cannot multiply the per-container limits)."""
+
+    parts: int = 0
+    bytes: int = 0
 
 
 @dataclass
@@ -70,6 +80,7 @@ class DocumentContent(Content):
 
     format: str = ""  # pdf, docx, pptx, xlsx, odt, html, eml, zip, tar, gzip
     depth: int = 0
+    budget: Budget = field(default_factory=Budget)  # shared with the containers inside
     pages: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -90,6 +101,10 @@ MEDIA_TYPES = {
     "zip": "application/zip", "tar": "application/x-tar", "gzip": "application/gzip",
 }
 ARCHIVES = {"zip", "tar", "gzip"}
+#: Largest XML part of an office document parsed into a tree (a tree costs ~100x its text).
+MAX_XML_BYTES = 32 << 20
+#: Largest HTML page parsed.
+MAX_HTML_BYTES = 16 << 20
 
 
 def identify(media_type: str, data: bytes) -> str:
@@ -112,11 +127,12 @@ def identify(media_type: str, data: bytes) -> str:
                     if marker in names:
                         return fmt
                 if "mimetype" in names:
-                    mime = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+                    with zf.open("mimetype") as fh:
+                        mime = fh.read(100).decode("ascii", "replace").strip()
                     if mime in ODF:
                         return ODF[mime]
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            pass  # reported as corrupt when unpacked
+        except Exception:  # noqa: BLE001 - any failure here is reported as corrupt when unpacked
+            pass
         return "zip"
     raise UnsupportedFormatError(f"{media_type} is not a document or archive tamis reads")
 
@@ -175,7 +191,10 @@ class _Zip:
         if declared > limits.max_unpacked_bytes:
             raise ArchiveBombError(f"{content.name}: {declared:,} bytes unpacked is over the limit of "
                                    f"{limits.max_unpacked_bytes:,} (zip bomb?)")
-        self.unpacked = 0
+        offsets = [i.header_offset for i in self.infos]
+        if len(set(offsets)) != len(offsets):  # entries sharing their data: a known zip-bomb trick
+            raise ArchiveBombError(f"{content.name}: several members point at the same data (zip bomb?)")
+        self.budget = content.budget
 
     def names(self) -> list[str]:
         return [i.filename for i in self.infos]
@@ -192,21 +211,31 @@ class _Zip:
         if info.file_size > self.limits.max_member_bytes:
             raise ArchiveBombError(f"{label}: {info.file_size:,} bytes is over the member limit of "
                                    f"{self.limits.max_member_bytes:,}")
-        budget = min(self.limits.max_member_bytes, self.limits.max_unpacked_bytes - self.unpacked)
+        left = self.limits.max_unpacked_bytes - self.budget.bytes
+        if info.file_size > left:
+            raise ArchiveBombError(f"{label}: unpacking it would pass {self.limits.max_unpacked_bytes:,} bytes "
+                                   "for this scan (zip bomb?)")
         try:
             with self.zf.open(info) as fh:
-                data = fh.read(budget + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError) as exc:
-            raise CorruptInputError(f"{label}: cannot be unpacked ({exc})") from None
-        if len(data) > budget:  # the header lied about the size
+                data = fh.read(info.file_size + 1)
+        except Exception as exc:  # noqa: BLE001 - zlib, lzma, bz2, encryption...: all are a bad member
+            raise CorruptInputError(f"{label}: cannot be unpacked ({type(exc).__name__}: {exc})") from None
+        if len(data) > info.file_size:  # the header lied about the size
             raise ArchiveBombError(f"{label}: unpacks to more than its header says (zip bomb?)")
-        self.unpacked += len(data)
+        self.budget.bytes += len(data)
         return data
 
     def xml(self, name: str):
         from defusedxml import ElementTree
 
-        data = self.read(name)
+        try:
+            info = self.zf.getinfo(name)
+        except KeyError:
+            raise CorruptInputError(f"{self.name}: {name} is missing") from None
+        if info.file_size > MAX_XML_BYTES:
+            raise TooLargeError(f"{self.name}: {name} is {info.file_size:,} bytes of XML, over the limit of "
+                                f"{MAX_XML_BYTES:,}")
+        data = self.read(info)
         try:
             return ElementTree.fromstring(data)
         except Exception as exc:  # noqa: BLE001 - defusedxml raises several kinds
@@ -228,7 +257,7 @@ def _zip(content: DocumentContent, limits: Limits) -> Iterator[Part]:
 
 def _tar(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     try:
-        tf = tarfile.open(fileobj=io.BytesIO(content.data), mode="r:*")
+        tf = tarfile.open(fileobj=io.BytesIO(content.data), mode="r:")  # plain tar: gzip came through _gzip
         members = tf.getmembers()
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise CorruptInputError(f"{content.name}: corrupt tar archive ({exc})") from None
@@ -239,7 +268,7 @@ def _tar(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     if len(files) > limits.max_parts:
         raise ArchiveBombError(f"{content.name}: {len(files):,} members is over the limit of {limits.max_parts:,}")
     total = sum(m.size for m in files)
-    if total > limits.max_unpacked_bytes:
+    if total > limits.max_unpacked_bytes - content.budget.bytes:
         raise ArchiveBombError(f"{content.name}: {total:,} bytes unpacked is over the limit of "
                                f"{limits.max_unpacked_bytes:,}")
     for m in files:
@@ -252,14 +281,16 @@ def _tar(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             continue
         try:
             fh = tf.extractfile(m)
-            yield Part(f"member {name}", data=fh.read(m.size) if fh else b"")
+            data = fh.read(m.size) if fh else b""
+            content.budget.bytes += len(data)
+            yield Part(f"member {name}", data=data)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             yield Part(f"member {name}", error=CorruptInputError(f"{content.name}: member {name!r}: {exc}"))
 
 
 def _gzip(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     """One gzip stream, unpacked with a bounded output (a gzip bomb stops at the limit)."""
-    budget = min(limits.max_member_bytes, limits.max_unpacked_bytes)
+    budget = min(limits.max_member_bytes, limits.max_unpacked_bytes - content.budget.bytes)
     d = zlib.decompressobj(zlib.MAX_WBITS | 16)
     try:
         data = d.decompress(content.data, budget + 1)
@@ -269,6 +300,9 @@ def _gzip(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         raise ArchiveBombError(f"{content.name}: unpacks to more than {budget:,} bytes (gzip bomb?)")
     if not d.eof:
         content.notes.append("the gzip stream is truncated; what unpacked was scanned")
+    elif d.unused_data.strip(b"\0"):
+        content.notes.append("only the first member of a multi-member gzip was scanned")
+    content.budget.bytes += len(data)
     if len(data) > (1 << 20) and len(data) > limits.max_ratio * len(content.data):
         raise ArchiveBombError(f"{content.name}: compressed {len(data) / len(content.data):,.0f} to 1, over the "
                                f"limit of {limits.max_ratio:,.0f} (gzip bomb?)")
@@ -295,7 +329,6 @@ def _open_pdf(name: str, data: bytes, password: str | None):
 
 def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     import pypdfium2 as pdfium
-    import pypdfium2.raw as raw
 
     pdf = _open_pdf(content.name, content.data, limits.password)
     try:
@@ -314,34 +347,56 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 continue
             if len(text.strip()) >= 20:
                 yield Part("text", text=text, page=number)
-                images = 0
-                for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
-                    if images >= 20:
-                        content.notes.append(f"page {number}: only the first 20 images were scanned")
-                        break
-                    try:
-                        w, h = obj.get_px_size()
-                        if min(w, h) < 64:
-                            continue
-                        rgb = np.asarray(obj.get_bitmap(render=False).to_pil().convert("RGB"))
-                    except (pdfium.PdfiumError, ValueError, OSError) as exc:
-                        yield Part(f"image {images + 1}", page=number,
-                                   error=CorruptInputError(f"{content.name}: page {number} image: {exc}"))
-                        images += 1
-                        continue
-                    images += 1
-                    yield Part(f"image {images}", rgb=rgb, page=number)
+                yield from _pdf_images(content, page, number, limits)
             else:  # no text layer: a scan or a picture; render the page and read it
-                scale = limits.render_dpi / 72
-                w, h = page.get_size()
-                if w * h * scale * scale > 40_000_000:
-                    scale = (40_000_000 / (w * h)) ** 0.5
-                rgb = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+                try:
+                    scale = limits.render_dpi / 72
+                    w, h = page.get_size()
+                    if w * h * scale * scale > limits.max_pixels:
+                        scale = (limits.max_pixels / max(1.0, w * h)) ** 0.5
+                    rgb = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+                except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as exc:
+                    yield Part("page image", page=number,
+                               error=CorruptInputError(f"{content.name}: page {number} cannot be rendered ({exc})"))
+                    continue
                 yield Part("page image", rgb=rgb, page=number, ocr=True)
                 if text.strip():
                     yield Part("text", text=text, page=number)
     finally:
         pdf.close()
+
+
+def _pdf_images(content: DocumentContent, page, number: int, limits: Limits) -> Iterator[Part]:
+    """The pictures placed on a page (at most 20, each within the pixel limit)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    images = 0
+    try:
+        objects = list(page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2))
+    except (pdfium.PdfiumError, ValueError) as exc:
+        yield Part("images", page=number, error=CorruptInputError(f"{content.name}: page {number}: {exc}"))
+        return
+    for obj in objects:
+        if images >= 20:
+            content.notes.append(f"page {number}: only the first 20 images were scanned")
+            return
+        try:
+            w, h = obj.get_px_size()
+            if min(w, h) < 64:
+                continue
+            images += 1
+            if w * h > limits.max_pixels:
+                yield Part(f"image {images}", page=number, error=DecompressionBombError(
+                    f"{content.name}: page {number} image {images}: {w}x{h} is over the limit of "
+                    f"{limits.max_pixels:,} pixels"))
+                continue
+            rgb = np.asarray(obj.get_bitmap(render=False).to_pil().convert("RGB"))
+        except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as exc:
+            yield Part(f"image {images}", page=number,
+                       error=CorruptInputError(f"{content.name}: page {number} image: {exc}"))
+            continue
+        yield Part(f"image {images}", rgb=rgb, page=number)
 
 
 # -- Office Open XML and OpenDocument ------------------------------------------------------
@@ -424,12 +479,12 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     """One text per sheet, a line per row; each cell's stretch is labelled ``sheet NAME!B7``."""
     z = _Zip(content, limits)
     shared: list[str] = []
-    if "xl/sharedStrings.xml" in z.names():
-        for si in z.xml("xl/sharedStrings.xml").iter(_S + "si"):
-            shared.append("".join(t.text or "" for t in si.iter(_S + "t")))
     sheets = []
     rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     try:
+        if "xl/sharedStrings.xml" in z.names():
+            for si in z.xml("xl/sharedStrings.xml").iter(_S + "si"):
+                shared.append("".join(t.text or "" for t in si.iter(_S + "t")))
         rels = {r.get("Id"): r.get("Target") for r in z.xml("xl/_rels/workbook.xml.rels")}
         for s in z.xml("xl/workbook.xml").iter(_S + "sheet"):
             target = rels.get(s.get(rel_ns), "")
@@ -443,8 +498,8 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         label = f"sheet {sheet}"
         try:
             root = z.xml(path)
-        except (InputError, KeyError) as exc:
-            yield Part(label, error=exc if isinstance(exc, InputError) else CorruptInputError(str(exc)))
+        except InputError as exc:
+            yield Part(label, error=exc)
             continue
         lines, regions, pos = [], [], 0
         for row in root.iter(_S + "row"):
@@ -483,10 +538,7 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
 def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     z = _Zip(content, limits)
     extra = {_TEXT_NS + "tab": "\t", _TEXT_NS + "line-break": "\n", _TEXT_NS + "s": " "}
-    try:
-        root = z.xml("content.xml")
-    except (InputError, KeyError) as exc:
-        raise CorruptInputError(f"{content.name}: no readable content.xml ({exc})") from None
+    root = z.xml("content.xml")
     body = []
     for node in root.iter():
         if node.tag in (_TEXT_NS + "p", _TEXT_NS + "h"):
@@ -499,65 +551,80 @@ def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
 
 
 def _odf_text(node, extra) -> Iterator[str]:
-    if node.text:
-        yield node.text
-    for child in node:
-        if child.tag in extra:
-            yield extra[child.tag]
-        yield from _odf_text(child, extra)
-        if child.tail:
-            yield child.tail
+    """The text of an element and everything inside it, in order; iterative, so deep
+    nesting cannot exhaust the stack."""
+    stack: list = [("node", node)]
+    while stack:
+        what, item = stack.pop()
+        if what == "text":
+            yield item
+            continue
+        if item is not node and item.tag in extra:
+            yield extra[item.tag]
+        if item.text:
+            yield item.text
+        for child in reversed(list(item)):
+            if child.tail:
+                stack.append(("text", child.tail))
+            stack.append(("node", child))
 
 
 # -- HTML and e-mail ---------------------------------------------------------------------------
 
 
-class _HtmlText(html.parser.HTMLParser):
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "td", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.links: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "noscript", "template"):
-            self.skip += 1
-        if tag in self.BLOCK:
-            self.out.append("\n")
-        for key, value in attrs:
-            if key in ("href", "src") and value and re.match(r"(?i)(https?:|mailto:|tel:)", value):
-                self.links.append(value)
-            if key in ("alt", "title") and value and value.strip():
-                self.out.append(f" {value} ")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "noscript", "template") and self.skip:
-            self.skip -= 1
-        if tag in self.BLOCK:
-            self.out.append("\n")
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.out.append(data)
+_BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "td", "th",
+          "title", "blockquote", "pre", "ul", "ol", "table", "header", "footer", "nav", "aside", "main"}
+_HIDDEN = {"script", "style", "noscript", "template", "head"}
 
 
 def html_text(markup: str) -> tuple[str, list[str]]:
-    """The visible text of an HTML page (scripts and styles left out) and its links."""
-    parser = _HtmlText()
+    """The visible text of an HTML page (scripts, styles and the head left out, except its
+    title) and its links. libxml2's parser: linear time, no network, malformed markup
+    recovered."""
+    from lxml import etree
+
+    parser = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
     try:
-        parser.feed(markup)
-        parser.close()
-    except (AssertionError, ValueError):  # malformed markup: keep what was read
-        pass
-    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.out))
+        root = etree.fromstring(markup.encode("utf-8", "replace"), parser)
+    except (etree.LxmlError, ValueError):
+        root = None
+    if root is None:
+        return "", []
+    out: list[str] = []
+    links: list[str] = []
+    hidden = 0
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK:
+                out.append("\n")
+            for key, value in el.attrib.items():
+                if key in ("href", "src") and value and re.match(r"(?i)(https?:|mailto:|tel:)", value):
+                    links.append(value)
+                elif key in ("alt", "title") and value.strip() and hidden == 0:
+                    out.append(f" {value} ")
+            if tag in _HIDDEN:
+                hidden += 1
+            if el.text and (hidden == 0 or tag == "title"):
+                out.append(el.text)
+        else:
+            if tag in _HIDDEN:
+                hidden -= 1
+            if tag in _BLOCK:
+                out.append("\n")
+            if el.tail and hidden == 0:
+                out.append(el.tail)
+    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(out))
     text = "\n".join(line.strip() for line in text.split("\n") if line.strip())
-    return text, list(dict.fromkeys(parser.links))
+    return text, list(dict.fromkeys(links))
 
 
 def _html(content: DocumentContent, limits: Limits) -> Iterator[Part]:
-    markup = content.data.decode("utf-8", "replace")
+    data = content.data
+    if len(data) > MAX_HTML_BYTES:
+        content.notes.append(f"only the first {MAX_HTML_BYTES:,} bytes of the page were read")
+        data = data[:MAX_HTML_BYTES]
+    markup = data.decode("utf-8", "replace")
     text, links = html_text(markup)
     if text:
         yield Part("body", text=text)

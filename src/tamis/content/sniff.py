@@ -75,27 +75,29 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
-_EMAIL_HEADERS = re.compile(
-    rb"^(received|from|to|cc|subject|date|mime-version|return-path|message-id|delivered-to|reply-to|"
-    rb"content-type|x-[a-z0-9-]+):[ \t]", re.IGNORECASE)
+_HEADER = re.compile(rb"^[!-9;-~]+:")  # an RFC 5322 field name, then a colon
+_EMAIL_KEY_HEADERS = (b"from:", b"subject:")
 
 
 def _text_kind(data: bytes) -> Sniffed:
     """Plain text, or text that is an HTML page or an e-mail message (RFC 5322)."""
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
-    lower = head[:512].lower()
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    lower = head[:1024].lower()
+    while lower.startswith(b"<!--") and b"-->" in lower:  # comments before the doctype
+        lower = lower[lower.index(b"-->") + 3:].lstrip()
     if lower.startswith((b"<!doctype html", b"<html")) or (lower.startswith(b"<?xml") and b"<html" in lower):
         return Sniffed("document", "text/html")
-    lines = head.split(b"\n", 40)
-    known = 0
-    for line in lines:
+    fields, key = 0, 0
+    for line in head.split(b"\n", 60)[:60]:
+        line = line.rstrip(b"\r")
         if not line.strip():
             break
         if line[:1] in (b" ", b"\t"):
             continue  # a folded header line
-        if not _EMAIL_HEADERS.match(line):
+        if not _HEADER.match(line):
             return Sniffed("text", "text/plain")
-        known += 1
-    if known >= 2 and any(x.lower().startswith((b"from:", b"subject:")) for x in lines):
+        fields += 1
+        key += line.lower().startswith(_EMAIL_KEY_HEADERS)
+    if fields >= 3 and key >= 1:
         return Sniffed("document", "message/rfc822")
     return Sniffed("text", "text/plain")

@@ -147,9 +147,17 @@ def load_video(name: str, media_type: str, *, path: Path | None = None, data: by
     return content
 
 
+#: Pixel formats whose first plane is 8-bit luma (read directly, without conversion).
+_Y8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv411p", "yuv410p", "yuv440p",
+       "yuvj440p", "nv12", "nv21", "nv16", "gray", "yuva420p"}
+#: Damaged packets skipped before decoding gives up on a video.
+MAX_BAD_PACKETS = 100
+
+
 def _luma_thumb(frame) -> np.ndarray:
-    """A 32 x 32 float thumbnail of the frame's luma, read straight from the Y plane."""
-    if frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):
+    """A 32 x 32 float thumbnail of the frame's luma, read straight from the Y plane of
+    8-bit formats (others, such as 10-bit HDR, are converted)."""
+    if frame.format.name in _Y8:
         plane = frame.planes[0]
         y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:frame.height, :frame.width]
     else:
@@ -184,16 +192,29 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
         next_sample = 0.0
         last_selected = -1e9
         selected = 0
+        bad_packets = 0
         fps = content.fps or 25.0
+        # Times count from the stream's start (some files start at an offset).
+        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         try:
             for packet in container.demux(stream, *subtitles):
                 if packet.stream.type == "subtitle":
                     _read_subtitle(packet, content)
                     continue
-                for frame in packet.decode():
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError as exc:  # one damaged packet: skip it, up to a point
+                    bad_packets += 1
+                    if bad_packets > MAX_BAD_PACKETS:
+                        raise
+                    if bad_packets == 1:
+                        content.notes.append(f"damaged packets were skipped (first: {exc})")
+                    continue
+                for frame in decoded:
                     index = content.frames_decoded
                     content.frames_decoded += 1
-                    t = float(frame.time) if frame.time is not None else index / fps
+                    t = float(frame.time) - origin if frame.time is not None else index / fps
+                    t = max(0.0, t)
                     if t > max_seconds:
                         content.notes.append(f"stopped at {max_seconds:,.0f} s, the longest video analysed")
                         return

@@ -9,6 +9,7 @@ with its error; the rest of the container is still scanned.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -16,11 +17,13 @@ from tamis.content.base import Content
 from tamis.content.document import DocumentContent, Limits, Part, parts
 from tamis.content.image import Frame, ImageContent
 from tamis.content.text import Region, TextContent
-from tamis.errors import InputError, TooDeepError
+from tamis.errors import ArchiveBombError, CorruptInputError, InputError, TooDeepError
 from tamis.results import Finding, Hashes, PartRecord, ScanResult
 
 if TYPE_CHECKING:
     from tamis.engine.engine import Engine
+
+log = logging.getLogger("tamis")
 
 BATCH = 8
 #: A part refused for one of these makes the whole container an error: it was built to
@@ -32,7 +35,7 @@ def limits_for(settings) -> Limits:
     return Limits(max_parts=settings.max_archive_members, max_unpacked_bytes=settings.max_unpacked_bytes,
                   max_member_bytes=settings.max_member_bytes, max_ratio=settings.max_compression_ratio,
                   max_depth=settings.max_nesting, max_pages=settings.max_pages, render_dpi=settings.pdf_render_dpi,
-                  password=settings.pdf_password)
+                  max_pixels=settings.max_pixels, password=settings.pdf_password)
 
 
 def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
@@ -78,10 +81,17 @@ class _Scanner:
         try:
             for part in parts(content, self.limits):
                 seen = True
+                content.budget.parts += 1
+                if content.budget.parts > self.limits.max_parts:
+                    raise ArchiveBombError(f"{content.name}: more than {self.limits.max_parts:,} parts in all "
+                                           "(containers inside containers count together)")
                 self._part(content, part, prefix, depth)
-        except InputError as exc:
+        except Exception as exc:  # noqa: BLE001 - one unreadable container must not end the scan
+            if not isinstance(exc, InputError):
+                log.exception("reading %s", content.name)
+                exc = CorruptInputError(f"{content.name}: could not be read ({type(exc).__name__}: {exc})")
             if depth == 0 and not seen:
-                raise
+                raise exc from None
             self._record(PartRecord(prefix.rstrip(" >") or content.name, kind=content.kind,
                                     media_type=content.media_type, error=exc.to_dict()))
         finally:
@@ -98,6 +108,10 @@ class _Scanner:
             return
         name = f"{container.name}#{label}"
         if part.text is not None:
+            limit = self.engine.settings.max_text_chars
+            if len(part.text) > limit:
+                self.result.notes.append(f"{label}: only the first {limit:,} characters were read")
+                part.text = part.text[:limit]
             regions = [Region(a, b, None, None, f"{prefix}{lab}") for a, b, lab in part.regions]
             content: Content = TextContent(kind="text", name=name, media_type="text/plain",
                                            data=part.text.encode("utf-8", "replace"), text=part.text,
@@ -109,10 +123,14 @@ class _Scanner:
         else:
             try:
                 content = self.engine.open(part.data or b"", name=name)
-            except InputError as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad part is recorded, the rest goes on
+                if not isinstance(exc, InputError):
+                    log.exception("opening %s", name)
+                    exc = CorruptInputError(f"{name}: could not be read ({type(exc).__name__}: {exc})")
                 self._record(PartRecord(label, page=part.page, size=len(part.data or b""), error=exc.to_dict()))
                 return
             if isinstance(content, DocumentContent):
+                content.budget = container.budget  # one budget for the whole scan
                 if depth + 1 > self.limits.max_depth:
                     err = TooDeepError(f"{name}: nested deeper than {self.limits.max_depth} containers")
                     self._record(PartRecord(label, kind=content.kind, media_type=content.media_type,

@@ -15,7 +15,14 @@ from tamis.content.image import load_image
 from tamis.content.sniff import sniff
 from tamis.content.text import Region, TextContent, load_text
 from tamis.detectors import Detector, build_detectors
-from tamis.errors import DetectorContractError, DetectorError, InputError, TamisError, UnsupportedFormatError
+from tamis.errors import (
+    CorruptInputError,
+    DetectorContractError,
+    DetectorError,
+    InputError,
+    TamisError,
+    UnsupportedFormatError,
+)
 from tamis.policy import Policy, load_policy
 from tamis.results import Box, Face, Finding, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels, lineage
@@ -251,7 +258,10 @@ class Engine:
 
         try:
             return analyze_document(self, content)
-        except TamisError as exc:  # the container itself is unreadable: an error result
+        except Exception as exc:  # noqa: BLE001 - the container itself is unreadable: an error result
+            if not isinstance(exc, TamisError):
+                log.exception("reading %s", content.name)
+                exc = CorruptInputError(f"{content.name}: could not be read ({type(exc).__name__}: {exc})")
             result = self._describe(content)
             result.error = exc.to_dict()
             return result
@@ -261,7 +271,10 @@ class Engine:
 
         try:
             return analyze_video(self, content, thumbnails=self.video_thumbnails)
-        except TamisError as exc:  # corrupt past the header: an error result, like any bad input
+        except Exception as exc:  # noqa: BLE001 - corrupt past the header: an error result, like any bad input
+            if not isinstance(exc, TamisError):
+                log.exception("decoding %s", content.name)
+                exc = CorruptInputError(f"{content.name}: could not be decoded ({type(exc).__name__}: {exc})")
             result = self._describe(content)
             result.error = exc.to_dict()
             return result

@@ -44,22 +44,27 @@ def _hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put ``item`` unless the scanning thread has stopped listening; False if it has."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _frames_in_background(content: VideoContent, settings, out: queue.Queue, stop: threading.Event) -> None:
     try:
         for sf in iter_frames(content, interval=settings.video_sample_interval,
                               scene_threshold=settings.video_scene_threshold,
                               max_selected=settings.max_video_frames, max_seconds=settings.max_video_seconds):
-            while not stop.is_set():
-                try:
-                    out.put(sf, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
+            if not _put(out, sf, stop):
                 return
-        out.put(_DONE)
+        _put(out, _DONE, stop)
     except BaseException as exc:  # noqa: BLE001 - handed to the scanning thread
-        out.put(exc)
+        _put(out, exc, stop)
 
 
 def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = False) -> ScanResult:
@@ -105,6 +110,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
                 timings[k] += v
             if r.error:
                 result.notes.append(f"frame {sf.index} at {sf.timestamp:.3f} s: {r.error['message']}")
+                record.error = r.error["code"]  # left out of the timeline, not counted as clean
                 continue
             keys = analysed[sf.index][1]
             for f in r.findings:
@@ -165,9 +171,15 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
                 flush()
         flush()
     finally:
-        stop.set()
-        reader.join(timeout=5)
+        stop.set()  # the reader stops at its next frame; wait for it, so nothing touches content after
+        while reader.is_alive():
+            try:
+                frames.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        reader.join()
     for record, source in reusers:
+        record.error = analysed[source][0].error
         record.scores = dict(analysed[source][0].scores)
         for key in analysed[source][1]:
             bank_frames[key].add(record.index)
@@ -277,7 +289,7 @@ def timeline(frames: list[FrameRecord], duration: float | None, interval: float,
     A segment runs from its first frame to the next selected frame after its last one (or
     one sampling interval past it, at the end of the video).
     """
-    frames = sorted(frames, key=lambda r: r.timestamp)
+    frames = sorted((r for r in frames if r.error is None), key=lambda r: r.timestamp)
     out: list[Segment] = []
     labels = sorted({label for r in frames for label in r.scores})
     for label in labels:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+#: Audio codecs an MP4 file carries as they are; others are re-encoded as AAC.
+MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
+
 
 def encode(frames: Iterable[np.ndarray], path: str | Path, fps: float | Fraction, *,
            crf: int = 20, preset: str = "veryfast", audio_from: str | Path | None = None,
@@ -33,7 +36,14 @@ def encode(frames: Iterable[np.ndarray], path: str | Path, fps: float | Fraction
         source = av.open(str(audio_from)) if audio_from else None
         try:
             in_audio = next((s for s in source.streams if s.type == "audio"), None) if source else None
-            out_audio = out.add_stream_from_template(in_audio) if in_audio is not None else None
+            out_audio, transcode = None, False
+            if in_audio is not None:
+                if path.suffix.lower() in (".mp4", ".m4v", ".mov") and in_audio.codec_context.name not in MP4_AUDIO:
+                    # e.g. PCM or Vorbis, which MP4 cannot carry: re-encoded as AAC
+                    out_audio = out.add_stream("aac", rate=in_audio.codec_context.sample_rate or 48000)
+                    transcode = True
+                else:
+                    out_audio = out.add_stream_from_template(in_audio)
             subs = av.open(io.BytesIO(_srt(subtitles).encode("utf-8")), format="srt") if subtitles else None
             in_sub = subs.streams[0] if subs else None
             out_sub = out.add_stream_from_template(in_sub) if in_sub is not None else None
@@ -50,7 +60,14 @@ def encode(frames: Iterable[np.ndarray], path: str | Path, fps: float | Fraction
                 raise ValueError("no frames to encode")
             for packet in video.encode():
                 out.mux(packet)
-            if out_audio is not None:
+            if transcode:
+                for frame in source.decode(in_audio):
+                    frame.pts = None
+                    for packet in out_audio.encode(frame):
+                        out.mux(packet)
+                for packet in out_audio.encode():
+                    out.mux(packet)
+            elif out_audio is not None:
                 for packet in source.demux(in_audio):
                     if packet.dts is None:
                         continue
@@ -79,7 +96,9 @@ def _srt(cues: list[tuple[float, float, str]]) -> str:
 
 def redact_video(source: str | Path, target: str | Path, redact: Callable[[np.ndarray], np.ndarray]) -> dict:
     """Decode ``source``, pass every frame through ``redact`` (RGB in, RGB out) and write
-    ``target`` as H.264 with the source's audio copied. Returns counts."""
+    ``target`` as H.264 with the source's audio copied (or re-encoded as AAC where MP4
+    cannot carry it). Frames are written upright and at the source's average frame rate
+    (a variable-rate source is written at a constant rate). Returns counts."""
     import av
 
     counts = {"frames": 0}
@@ -91,7 +110,11 @@ def redact_video(source: str | Path, target: str | Path, redact: Callable[[np.nd
         def frames():
             for frame in container.decode(stream):
                 counts["frames"] += 1
-                yield redact(frame.to_ndarray(format="rgb24"))
+                rgb = frame.to_ndarray(format="rgb24")
+                turns = int(round(getattr(frame, "rotation", 0) or 0)) // 90 % 4
+                if turns:  # a phone video: written upright, since the copy carries no rotation flag
+                    rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+                yield redact(rgb)
 
         encode(frames(), target, fps, audio_from=source)
     return counts
