@@ -59,6 +59,11 @@ def main() -> None:
 
         pdf = make.text_pdf(text_pages(200))
         text_s, text_r = timed(engine, pdf, "text.pdf")
+        t = time.perf_counter()
+        from tamis.content.document import Limits, load_document, parts
+
+        pages = sum(1 for _ in parts(load_document("x.pdf", pdf, "application/pdf"), Limits()))
+        extract_s = time.perf_counter() - t
         scans = [make.scanned_pdf([f"Invoice {i}", f"Contact {make.EMAIL}", PARAGRAPH[:40], PARAGRAPH[40:80]])
                  for i in range(5)]
         scanned = _merge_pdfs(scans)
@@ -74,7 +79,12 @@ def main() -> None:
             "detectors": [d.name for d in engine.detectors],
             "text_pdf": {"pages": text_r.document.pages, "seconds": round(text_s, 2),
                          "pages_per_s": round(text_r.document.pages / text_s, 1),
-                         "findings": len(text_r.findings), "bytes": len(pdf)},
+                         "findings": len(text_r.findings), "bytes": len(pdf),
+                         "words_per_page": round(len(" ".join(text_pages(200)).split()) / 200),
+                         "stage_ms_total": {k: round(v) for k, v in sorted(text_r.timings_ms.items(),
+                                                                         key=lambda kv: -kv[1])}},
+            "text_pdf_extraction_only": {"parts": pages, "seconds": round(extract_s, 3),
+                                         "pages_per_s": round(200 / extract_s, 1)},
             "scanned_pdf": {"pages": scan_r.document.pages, "seconds": round(scan_s, 2),
                             "pages_per_s": round(scan_r.document.pages / scan_s, 2),
                             "seconds_per_page": round(scan_s / scan_r.document.pages, 2),

@@ -37,9 +37,10 @@ def _photos() -> list[np.ndarray]:
 def clip(rng, photos, flash_len: int, flashes: int, darken: float = 1.0):
     """Frames, and the frame ranges of the flashes."""
     total = SECONDS * FPS
-    frames = []
+    frames, owner = [], []
     while len(frames) < total:
-        p = photos[int(rng.integers(len(photos)))]
+        k = int(rng.integers(len(photos)))
+        p = photos[k]
         n = min(total - len(frames), int(rng.uniform(5, 8) * FPS))
         x0, x1 = rng.uniform(0, p.shape[1] - W, 2)
         y0, y1 = rng.uniform(0, p.shape[0] - H, 2)
@@ -47,12 +48,17 @@ def clip(rng, photos, flash_len: int, flashes: int, darken: float = 1.0):
             a = i / max(1, n - 1)
             x, y = int(x0 + (x1 - x0) * a), int(y0 + (y1 - y0) * a)
             frames.append(p[y:y + H, x:x + W])
+            owner.append(k)
     spans = []
     candidates = [f for f in range(FPS, total - FPS) if f % FPS not in range(FPS - flash_len, FPS) and f % FPS]
     for start in sorted(rng.choice(candidates, flashes, replace=False)):
         if spans and start <= spans[-1][1] + FPS:
             continue
-        other = photos[int(rng.integers(len(photos)))]
+        # Another photo than the scene's (the two coffee photos count as one).
+        scene = {owner[start], owner[start + flash_len - 1]}
+        same = {1, 4} if scene & {1, 4} else set()
+        choices = [k for k in range(len(photos)) if k not in scene | same]
+        other = photos[int(rng.choice(choices))]
         flash = (other[:H, :W].astype(np.float32) * darken).astype(np.uint8)
         for f in range(start, start + flash_len):
             frames[f] = flash

@@ -9,6 +9,7 @@ Subtitle packets are decoded in the same pass. Memory does not grow with the len
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import logging
@@ -169,12 +170,13 @@ def _luma_thumb(frame) -> np.ndarray:
 
 
 def iter_frames(content: VideoContent, *, interval: float, scene_threshold: float, max_selected: int,
-                max_seconds: float, min_scene_gap: float = 0.2) -> Iterator[SelectedFrame]:
+                max_seconds: float, max_scene_rate: int = 5) -> Iterator[SelectedFrame]:
     """Decode ``content`` once and yield the selected frames.
 
     A frame is selected at every ``interval`` seconds of video time, and when the mean
     absolute difference of its luma thumbnail from the previous frame's is over
-    ``scene_threshold`` (0 to 1), at most once per ``min_scene_gap`` seconds. Subtitles seen
+    ``scene_threshold`` (0 to 1), at most ``max_scene_rate`` times in any second (a strobe
+    cannot select every frame; a flash right after a cut or a sample is still seen). Subtitles seen
     on the way are added to ``content.cues``. Decoding stops after ``max_selected`` frames
     or ``max_seconds`` of video, with a note.
     """
@@ -190,7 +192,7 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
         subtitles = [s for s in container.streams if s.type == "subtitle"]
         prev = None
         next_sample = 0.0
-        last_selected = -1e9
+        recent_changes: collections.deque = collections.deque()  # times of recent scene changes
         selected = 0
         bad_packets = 0
         fps = content.fps or 25.0
@@ -224,15 +226,17 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
                         reason = "first"
                     elif t + 1e-6 >= next_sample:
                         reason = "sample"
-                    elif (t - last_selected >= min_scene_gap - 1e-6
-                          and float(np.abs(thumb - prev).mean()) / 255.0 > scene_threshold):
-                        reason = "scene_change"
+                    elif float(np.abs(thumb - prev).mean()) / 255.0 > scene_threshold:
+                        while recent_changes and recent_changes[0] <= t - 1.0:
+                            recent_changes.popleft()
+                        if len(recent_changes) < max_scene_rate:
+                            recent_changes.append(t)
+                            reason = "scene_change"
                     prev = thumb
                     if reason is None:
                         continue
                     if reason != "scene_change":
                         next_sample = (np.floor(t / interval + 1e-6) + 1) * interval
-                    last_selected = t
                     selected += 1
                     yield SelectedFrame(index, round(t, 3), reason, frame.to_ndarray(format="rgb24"))
                     if selected >= max_selected:
