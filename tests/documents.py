@@ -71,16 +71,19 @@ def docx(paragraphs: list[str], image: Path | None = None) -> bytes:
     return buf.getvalue()
 
 
-def pptx(slides: list[str], notes: str | None = None) -> bytes:
+def pptx(slides: list[str], notes: str | None = None, picture_on: int | None = None) -> bytes:
+    """Slides of text; ``picture_on``: the slide (from 1) that also shows the face photo."""
     from pptx import Presentation
     from pptx.util import Inches
 
     prs = Presentation()
-    for text in slides:
+    for number, text in enumerate(slides, 1):
         slide = prs.slides.add_slide(prs.slide_layouts[5])
         slide.shapes.title.text = "Slide"
         box = slide.shapes.add_textbox(Inches(1), Inches(2), Inches(6), Inches(2))
         box.text_frame.text = text
+        if number == picture_on:
+            slide.shapes.add_picture(str(FACE), Inches(6), Inches(3), width=Inches(2))
         if notes:
             slide.notes_slide.notes_text_frame.text = notes
     buf = io.BytesIO()

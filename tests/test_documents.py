@@ -66,8 +66,10 @@ def test_office_documents_name_their_parts(eng):
     assert where(r, "pii/email") == [(None, "body")]
     assert any(p.part == "image word/media/image1.jpg" and p.faces == 1 for p in r.document.parts)
 
-    r = eng.scan(make.pptx(["Agenda", make.THREAT], notes=f"call {make.EMAIL}"), name="a.pptx")
+    r = eng.scan(make.pptx(["Agenda", make.THREAT], notes=f"call {make.EMAIL}", picture_on=2), name="a.pptx")
     assert r.document.pages == 2
+    picture = [p for p in r.document.parts if p.part.startswith("slide 2 > image ")]
+    assert picture and picture[0].page == 2 and picture[0].faces == 1
     assert (None, "slide 2") in where(r, "harassment/threatening")
     assert (None, "notes 1") in where(r, "pii/email")
 

@@ -281,3 +281,24 @@ def test_blur_video_re_encodes_audio_that_mp4_cannot_carry(tmp_path):
     assert tamis.blur_video(source, target)["frames"] == 25
     with av.open(str(target)) as c:
         assert sorted((s.type, s.codec_context.name) for s in c.streams) == [("audio", "aac"), ("video", "h264")]
+
+
+@pytest.mark.parametrize("suffix,codec,media_type", [
+    ("webm", "libvpx-vp9", "video/webm"),
+    ("mov", "libx264", "video/quicktime"),
+    ("avi", "mpeg4", "video/x-msvideo"),
+    ("mkv", "libvpx", "video/x-matroska"),
+])
+def test_common_containers_and_codecs(video_engine, tmp_path, suffix, codec, media_type):
+    path = tmp_path / f"clip.{suffix}"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for rgb in _clip_frames([(CAT, 13), (COFFEE, 12)]):
+            for p in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+    r = video_engine.scan(path)
+    assert (r.kind, r.media_type) == ("video", media_type)
+    assert r.video.frames_decoded == 25 and {f.reason for f in r.video.frames} >= {"first", "scene_change"}

@@ -405,7 +405,7 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
-_IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".emf", ".wmf")
+_RASTER_EXT = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def _paragraphs(root, para_tag: str, text_tag: str, extra: dict[str, str] | None = None) -> str:
@@ -423,11 +423,10 @@ def _paragraphs(root, para_tag: str, text_tag: str, extra: dict[str, str] | None
     return "\n".join(out)
 
 
-def _media(z: _Zip, prefix: str) -> Iterator[Part]:
+def _media(z: _Zip, prefix: str, skip: set[str] | frozenset = frozenset()) -> Iterator[Part]:
+    """The raster pictures stored under ``prefix`` (EMF/WMF vector pictures are not drawn)."""
     for name in z.names():
-        if name.startswith(prefix) and name.lower().endswith(_IMAGE_EXT):
-            if name.lower().endswith((".emf", ".wmf")):
-                continue  # vector formats tamis does not rasterise
+        if name.startswith(prefix) and name.lower().endswith(_RASTER_EXT) and name not in skip:
             try:
                 yield Part(f"image {name}", data=z.read(name))
             except InputError as exc:
@@ -468,7 +467,28 @@ def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         yield from _xml_part(z, name, f"slide {number(name)}", _A + "p", _A + "t")
     for name in sorted((n for n in z.names() if re.fullmatch(r"ppt/notesSlides/notesSlide\d+\.xml", n)), key=number):
         yield from _xml_part(z, name, f"notes {number(name)}", _A + "p", _A + "t")
-    yield from _media(z, "ppt/media/")
+    # Pictures, on the slide that shows them; then any others (layouts, masters).
+    done: set[str] = set()
+    names = set(z.names())
+    for name in slides:
+        rels = f"ppt/slides/_rels/{posixpath.basename(name)}.rels"
+        if rels not in names:
+            continue
+        try:
+            targets = [r.get("Target", "") for r in z.xml(rels) if r.get("Type", "").endswith("/image")]
+        except InputError as exc:
+            yield Part(f"slide {number(name)} pictures", error=exc)
+            continue
+        for target in targets:
+            media = posixpath.normpath(posixpath.join("ppt/slides", target))
+            if media in names and media not in done and media.lower().endswith(_RASTER_EXT):
+                done.add(media)
+                label = f"slide {number(name)} > image {posixpath.basename(media)}"
+                try:
+                    yield Part(label, data=z.read(media), page=number(name))
+                except InputError as exc:
+                    yield Part(label, error=exc, page=number(name))
+    yield from _media(z, "ppt/media/", done)
 
 
 def _col(ref: str) -> str:
