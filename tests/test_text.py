@@ -106,6 +106,13 @@ def test_bad_blocklist_is_reported_with_file_and_line(tmp_path, content, words):
         BlocklistDetector(files=(p,)).load()
 
 
+def test_a_broken_blocklist_stops_the_engine_at_construction(tmp_path):
+    (tmp_path / "blocklists").mkdir()
+    (tmp_path / "blocklists" / "bad.txt").write_text("re:(unclosed\n")
+    with pytest.raises(BlocklistError, match="bad.txt:1"):  # not one detector error per text later
+        Engine(Settings(home=tmp_path, detectors=("blocklist",)))
+
+
 def test_blocklists_in_tamis_home_are_used(tmp_path):
     (tmp_path / "blocklists").mkdir()
     (tmp_path / "blocklists" / "house.txt").write_text("secret project\n")

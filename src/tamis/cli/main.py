@@ -133,10 +133,7 @@ def scan(
         pol = load_policy(policy or settings.policy, profile or settings.profile)
         options = dict(settings=settings, policy=pol, labels=_split(labels),
                        face_attributes=_split(face_attributes), video_thumbnails=bool(thumbnails or report))
-        engine = Engine(**options)  # validates detectors, labels and attributes before any work
-        for det in engine.detectors:
-            if det.name == "blocklist":
-                det.load()  # a broken blocklist is reported now, not once per input
+        engine = Engine(**options)  # validates detectors, labels, attributes and blocklists before any work
     except TamisError as exc:
         _fail(exc)
 
@@ -342,14 +339,15 @@ def _picture_stem(source: str, used: set[str]) -> str:
 
 
 def _write_pictures(result, annotate_dir, blur_dir, mode, used: set[str]) -> None:
-    from tamis.render import annotate, redact_faces, save_image
+    from tamis.render import redact_faces, save_image
+    from tamis.render.images import annotate_frame
 
     content = result.content
     stem = _picture_stem(result.source, used)
     for frame in content.frames:
         suffix = f".frame{frame.index}" if len(content.frames) > 1 else ""
         if annotate_dir:
-            img = annotate(frame.rgb, result, frame.index if len(content.frames) > 1 else None)
+            img = annotate_frame(frame, result, len(content.frames) > 1)
             save_image(img, annotate_dir / f"{stem}{suffix}", content.media_type)
         if blur_dir:
             boxes = [f.box for f in result.faces if f.frame in (None, frame.index)]

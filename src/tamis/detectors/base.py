@@ -47,6 +47,9 @@ class Detector(abc.ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     #: Run by default (an optional extra is not).
     default: ClassVar[bool] = True
+    #: Loaded when the engine is built, so that a configuration error (a broken list) is
+    #: reported at once rather than as a failure of every input. Only for cheap loads.
+    load_at_start: ClassVar[bool] = False
     #: One line for `tamis models` and the docs.
     description: ClassVar[str] = ""
 

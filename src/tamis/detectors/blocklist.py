@@ -139,6 +139,7 @@ class BlocklistDetector(Detector):
     kinds = frozenset({"text"})
     requires = ("re2",)
     description = "operator term and pattern lists (RE2, on normalised text)"
+    load_at_start = True  # a broken list is the operator's to fix, before any input
 
     def __init__(self, threads: int = 0, files: tuple[Path, ...] = (), home: Path | None = None) -> None:
         super().__init__(threads)

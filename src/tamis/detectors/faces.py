@@ -261,6 +261,7 @@ class FaceDetector(Detector):
             self._close_detector.process(blank)
             self._mesh.process(blank)
         self.attribute_models = load_attribute_models()
+        self._mesh_quiet = False  # stderr is silenced around the first mesh call only
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()
@@ -309,8 +310,12 @@ class FaceDetector(Detector):
         scale = 256.0 / max(crop.shape[:2])
         crop = cv2.resize(crop, None, fx=scale, fy=scale,
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        with _quiet_stderr():  # the graph logs a one-time warning about its ROI
+        if self._mesh_quiet:
             res = self._mesh.process(np.ascontiguousarray(crop))
+        else:  # the graph logs a one-time warning about its ROI on the first real face
+            with _quiet_stderr():
+                res = self._mesh.process(np.ascontiguousarray(crop))
+            self._mesh_quiet = True
         if not res.multi_face_landmarks:
             return None
         ch, cw = crop.shape[:2]

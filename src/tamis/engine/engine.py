@@ -97,6 +97,9 @@ class Engine:
                                 if face_attributes is not None else set(FACE_ATTRIBUTES))
         self.detectors = list(detectors) if detectors is not None else build_detectors(
             self.settings, face_attributes=self.face_attributes)
+        for det in self.detectors:
+            if getattr(det, "load_at_start", False):
+                det.load()  # e.g. a broken blocklist: a ConfigError now, not one error per input
 
     def load(self) -> Engine:
         for d in self.detectors:

@@ -36,6 +36,13 @@ def _label(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, colour
     draw.text((x, y), text, fill=(255, 255, 255), font=font)
 
 
+def annotate_frame(frame, result: ScanResult, animated: bool) -> Image.Image:
+    """:func:`annotate` for a decoded frame, drawn once however many outputs want it (the
+    annotated copy and the report's picture)."""
+    return frame.shared(("annotated", id(result)),
+                        lambda: annotate(frame.rgb, result, frame.index if animated else None)).copy()
+
+
 def annotate(rgb: np.ndarray, result: ScanResult, frame: int | None = None) -> Image.Image:
     """A copy of the image with boxes and labels for findings, faces and text lines."""
     img = Image.fromarray(rgb).convert("RGB")

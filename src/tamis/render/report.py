@@ -9,7 +9,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
-from tamis.render.images import annotate
+from tamis.render.images import annotate_frame
 from tamis.results import ScanResult
 
 THUMB_SIDE = 480
@@ -59,7 +59,7 @@ def _thumb(result: ScanResult) -> str | None:
     if content is None or not getattr(content, "frames", None):
         return None
     frame = content.frames[0]
-    img = annotate(frame.rgb, result, frame.index if len(content.frames) > 1 else None)
+    img = annotate_frame(frame, result, len(content.frames) > 1)
     img.thumbnail((THUMB_SIDE, THUMB_SIDE))
     buf = io.BytesIO()
     img.convert("RGB").save(buf, format="JPEG", quality=80)
