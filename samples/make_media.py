@@ -28,11 +28,11 @@ def _picture(name: str, size=(480, 360)) -> np.ndarray:
 
 
 def video() -> Path:
-    """8 s at 25 fps: a cat, a cut to coffee with a caption, then a portrait; subtitles
-    and metadata with personal data and a threat."""
+    """10 s at 25 fps: a cat, a cut to coffee with a caption, a prize-scam banner, then a
+    portrait; subtitles and metadata with personal data and a threat."""
     from tamis.render.video import encode
 
-    plan = [("cat.jpg", 75), ("coffee_caption.jpg", 50), ("astronaut_portrait.jpg", 75)]
+    plan = [("cat.jpg", 75), ("coffee_caption.jpg", 50), ("scam_banner.png", 50), ("astronaut_portrait.jpg", 75)]
 
     def frames():
         for name, count in plan:
@@ -44,7 +44,7 @@ def video() -> Path:
     out.parent.mkdir(exist_ok=True)
     encode(frames(), out, 25, crf=28,
            subtitles=[(1.0, 3.0, "Send the photos to lee.chan@example.com"),
-                      (5.5, 7.5, "If you post this I will find you and hurt you")],
+                      (7.5, 9.5, "If you post this I will find you and hurt you")],
            metadata={"title": "Holiday clip", "comment": "Call +1 202 555 0143 to buy the full set"})
     return out
 

@@ -248,7 +248,7 @@ def test_cli_prints_the_timeline_and_writes_thumbnails(tmp_path, still):
     assert "125 frames decoded, 1 analysed, 4 reused" in res.output
     assert "extremism" in res.output and "audio not analysed" in res.output
     written = sorted(p.name for p in thumbs.iterdir())
-    assert written == ["still.extremism.0.000s.jpg"]
+    assert written == ["still.0.000s.jpg"]
     res = runner.invoke(app, ["scan", str(still), "--format", "json"], env=env)
     d = json.loads(res.stdout)[0]
     assert d["video"]["segments"][0]["label"] == "extremism" and d["video"]["frames"][1]["reused_from"] == 0
@@ -302,3 +302,15 @@ def test_common_containers_and_codecs(video_engine, tmp_path, suffix, codec, med
     r = video_engine.scan(path)
     assert (r.kind, r.media_type) == ("video", media_type)
     assert r.video.frames_decoded == 25 and {f.reason for f in r.video.frames} >= {"first", "scene_change"}
+
+
+def test_text_on_screen_lasts_until_the_scene_changes(video_engine, tmp_path):
+    # A prize-scam banner for 3 s, then a cut (on a sample time) to the cat: text is read at
+    # 0 s only (every 5 s), is taken to stay until the cut, and not after it.
+    path = tmp_path / "banner.mp4"
+    encode(_clip_frames([("scam_banner.png", 3 * FPS), (CAT, 2 * FPS)]), path, FPS)
+    r = video_engine.scan(path)
+    reasons = {f.index: f.reason for f in r.video.frames}
+    assert reasons[75] == "scene_change"  # also a sample time: the new scene wins
+    spam = [s for s in r.video.segments if s.label == "spam"]
+    assert [(s.start, s.end, s.frames) for s in spam] == [(0.0, 3.0, 3)]

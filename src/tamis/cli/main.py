@@ -189,11 +189,10 @@ class _Pictures:
         if self.thumbs_dir and result.video.segments:
             stem = _picture_stem(result.source, self.used)
             self.thumbs_dir.mkdir(parents=True, exist_ok=True)
-            for seg in result.video.segments:
+            for seg in result.video.segments:  # one picture per frame, however many segments peak there
                 jpg = result.thumbnails.get(seg.frame)
                 if jpg:
-                    label = seg.label.replace("/", "-")
-                    (self.thumbs_dir / f"{stem}.{label}.{seg.timestamp:.3f}s.jpg").write_bytes(jpg)
+                    (self.thumbs_dir / f"{stem}.{seg.timestamp:.3f}s.jpg").write_bytes(jpg)
         if self.blur_dir:
             import tamis
 
@@ -387,8 +386,9 @@ def _print_parts(r, console) -> None:
     d = r.document
     failed = [p for p in d.parts if p.error]
     pages = f", {d.pages} pages" if d.pages else ""
-    console.print(escape(f"{r.source}: {d.format}{pages}, {len(d.parts)} parts, {len(failed)} not scanned"),
-                  highlight=False)
+    n = len(d.parts)
+    console.print(escape(f"{r.source}: {d.format}{pages}, {n} part{'s' if n != 1 else ''}, "
+                         f"{len(failed)} not scanned"), highlight=False)
     for p in failed:
         console.print(escape(f"  {p.part}: [{p.error['code']}] {p.error['message']}"), highlight=False)
     for note in r.notes:

@@ -224,18 +224,18 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
                     reason = None
                     if prev is None:
                         reason = "first"
-                    elif t + 1e-6 >= next_sample:
-                        reason = "sample"
                     elif float(np.abs(thumb - prev).mean()) / 255.0 > scene_threshold:
                         while recent_changes and recent_changes[0] <= t - 1.0:
                             recent_changes.popleft()
                         if len(recent_changes) < max_scene_rate:
                             recent_changes.append(t)
-                            reason = "scene_change"
+                            reason = "scene_change"  # also when it falls on a sample: a new scene starts
+                    if reason is None and t + 1e-6 >= next_sample:
+                        reason = "sample"
                     prev = thumb
                     if reason is None:
                         continue
-                    if reason != "scene_change":
+                    if t + 1e-6 >= next_sample:
                         next_sample = (np.floor(t / interval + 1e-6) + 1) * interval
                     selected += 1
                     yield SelectedFrame(index, round(t, 3), reason, frame.to_ndarray(format="rgb24"))

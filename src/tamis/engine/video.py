@@ -97,15 +97,17 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
     reader.start()
     batch: list[tuple[SelectedFrame, FrameRecord, Frame, frozenset]] = []
     last_text = -1e9  # when text (OCR, barcodes) was last read
+    text_scores: dict[str, float] = {}  # what the text last read scored: still on screen until read again
 
     def flush() -> None:
         """Analyse the frames in ``batch`` and merge their results into the video's."""
+        nonlocal text_scores
         if not batch:
             return
         contents = [ImageContent(kind="image", name=f"{content.name}@{sf.timestamp:.3f}s", media_type="video/frame",
                                  data=b"", width=sf.rgb.shape[1], height=sf.rgb.shape[0],
                                  frames=[frame], derived=True, skip=skip) for sf, _, frame, skip in batch]
-        for (sf, record, _, _), frame_content, r in zip(batch, contents, engine.analyze(contents)):
+        for (sf, record, _, skip), frame_content, r in zip(batch, contents, engine.analyze(contents)):
             for k, v in r.timings_ms.items():
                 timings[k] += v
             if r.error:
@@ -121,6 +123,14 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
                     bank_frames[key].add(sf.index)
                 result.findings.append(placed)
                 record.scores[f.label] = max(f.score, record.scores.get(f.label, 0.0))
+            if not skip:  # text was read on this frame
+                text_scores = {}
+                for f in r.findings:
+                    if f.detector in TEXT_DETECTORS or f.location.part in ("ocr", "qr_code"):
+                        text_scores[f.label] = max(f.score, text_scores.get(f.label, 0.0))
+            else:  # same scene, text not read again: it is taken to be still there
+                for label, score in text_scores.items():
+                    record.scores[label] = max(score, record.scores.get(label, 0.0))
             result.faces.extend(replace(face, frame=sf.index) for face in r.faces)
             if r.text is not None:
                 lines.extend(replace(line, frame=sf.index) for line in r.text.lines)
