@@ -110,6 +110,9 @@ def test_frames_are_sampled_and_a_one_frame_flash_is_seen(video_engine, clip):
     for f in r.findings:
         if f.location.part not in ("subtitle", "metadata"):
             assert f.location.timestamp is not None and f.location.frame in picked
+    # Near-zero whole-frame scores stay in the frame records, not in the findings.
+    assert all(f.score >= 0.05 for f in r.findings if f.location.frame is not None)
+    assert all("sexual" in fr.scores for fr in v.frames)
     # The result serialises with the timeline and per-frame records.
     d = r.to_dict()
     assert d["video"]["frames_decoded"] == 75 and len(d["video"]["frames"]) == len(v.frames)

@@ -35,6 +35,9 @@ REUSE_MIN_QUALITY = 50
 #: Detectors that read text in a picture: run on a scene's first frame, then every
 #: ``video_text_interval`` seconds.
 TEXT_DETECTORS = frozenset({"ocr", "barcodes"})
+#: Frame findings under this score stay in the frame's record, not in the result's findings
+#: (a whole-frame classifier scores every frame; hours of video would list them all).
+MIN_FRAME_FINDING = 0.05
 #: Most text cues (subtitles, metadata) read from one video.
 MAX_CUES = 20_000
 _DONE = object()
@@ -121,7 +124,8 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
                     key = (f.data["bank"], f.data.get("source") or f.data["entry"])
                     keys.append(key)
                     bank_frames[key].add(sf.index)
-                result.findings.append(placed)
+                if f.score >= MIN_FRAME_FINDING:  # the frame's record keeps every score
+                    result.findings.append(placed)
                 record.scores[f.label] = max(f.score, record.scores.get(f.label, 0.0))
             if not skip:  # text was read on this frame
                 text_scores = {}
