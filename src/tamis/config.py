@@ -81,6 +81,9 @@ class Settings:
     ocr_always: bool = False
     #: Threads each ONNX Runtime session may use (0 = runtime default).
     threads: int = 0
+    #: Run a picture's detectors in two threads (whole-picture models beside the others),
+    #: each image model on one core. Worker processes turn it off: they fill the cores.
+    parallel_detectors: bool = True
     #: Policy file to use instead of the built-in default.
     policy: Path | None = None
     #: Policy profile to use (a name from the policy file's ``profiles``).

@@ -44,6 +44,7 @@ class SelectedFrame:
     timestamp: float  # seconds from the start of the video
     reason: str  # "sample", "scene_change" or "first"
     rgb: np.ndarray
+    pdq: tuple[str, int] | None = None  # filled by whoever hashes the frame
 
 
 @dataclass

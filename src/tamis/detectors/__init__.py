@@ -51,7 +51,10 @@ def build_detectors(settings=None, face_attributes=None) -> list[Detector]:
         BankMatcher: dict(home=settings.home, pdq_dihedral=settings.pdq_dihedral),
         FaceDetector: dict(attributes=face_attributes),
     }
-    return [REGISTRY[name](threads=settings.threads, **options.get(REGISTRY[name], {}))
+    # Detectors running two at a time (parallel_detectors) each get one core, unless told.
+    image_threads = 1 if settings.parallel_detectors and settings.threads == 0 else settings.threads
+    return [REGISTRY[name](threads=image_threads if "image" in REGISTRY[name].kinds else settings.threads,
+                           **options.get(REGISTRY[name], {}))
             for name in REGISTRY if name in names]  # registry order: shared work comes first
 
 

@@ -54,6 +54,8 @@ def _placed(finding: Finding, part: TextContent) -> Finding:
 SUPPORTED_KINDS = {"image", "text", "video", "document", "archive"}
 #: Kinds that are containers: analysed part by part, not by the detectors directly.
 CONTAINERS = {"video", "document", "archive"}
+#: Detectors run in the second thread when a batch is analysed in parallel.
+HEAVY_DETECTORS = {"nsfw", "nudity"}
 
 
 def _why_not_text(data: bytes) -> str:
@@ -239,12 +241,14 @@ class Engine:
         name = str(source) if not isinstance(source, (bytes, bytearray, memoryview)) else "<bytes>"
         return ScanResult(source=name, error=exc.to_dict())
 
-    def analyze(self, contents: list[Content]) -> list[ScanResult]:
+    def analyze(self, contents: list[Content], parallel: bool | None = None) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy. A video is
         streamed frame by frame (:mod:`tamis.engine.video`); a document or archive is split
         into parts (:mod:`tamis.engine.document`)."""
+        if parallel is None:
+            parallel = self.settings.parallel_detectors
         if not any(c.kind in CONTAINERS for c in contents):
-            return self._analyze(contents)
+            return self._analyze(contents, parallel)
         out: list[ScanResult | None] = [None] * len(contents)
         rest = [i for i, c in enumerate(contents) if c.kind not in CONTAINERS]
         for i, r in zip(rest, self._analyze([contents[i] for i in rest]) if rest else []):
@@ -282,7 +286,7 @@ class Engine:
             result.error = exc.to_dict()
             return result
 
-    def _analyze(self, contents: list[Content]) -> list[ScanResult]:
+    def _analyze(self, contents: list[Content], parallel: bool = False) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy.
 
         Text found inside a content (OCR of an image) goes through the text detectors as a
@@ -291,7 +295,7 @@ class Engine:
         """
         results = [self._describe(c) for c in contents]
         failed: set[int] = set()
-        self._run(contents, results, failed)
+        self._run(contents, results, failed, parallel)
         parts = {i: self._text_part(c, results[i]) for i, c in enumerate(contents)
                  if c.kind != "text" and i not in failed}
         parts = {i: p for i, p in parts.items() if p is not None}
@@ -317,29 +321,30 @@ class Engine:
                 result.decision = self.policy.decide(result.findings)
         return results
 
-    def _run(self, contents: list[Content], results: list[ScanResult], failed: set[int]) -> None:
+    def _run(self, contents: list[Content], results: list[ScanResult], failed: set[int],
+             parallel: bool = False) -> None:
+        runs = []
         for det in self.detectors:
             idx = [i for i, c in enumerate(contents)
                    if c.kind in det.kinds and i not in failed and det.name not in getattr(c, "skip", ())]
-            if not idx:
-                continue
-            start = time.perf_counter()
-            try:
-                outputs = det.analyze([contents[i] for i in idx])
-            except Exception:  # noqa: BLE001 - isolate the input that broke the detector
-                outputs = []
-                for i in idx:
-                    try:
-                        outputs.extend(det.analyze([contents[i]]))
-                    except Exception as exc:  # noqa: BLE001
-                        log.exception("detector %s failed on %s", det.name, contents[i].name)
-                        results[i].error = DetectorError(
-                            f"{contents[i].name}: detector {det.name} failed: {exc}").to_dict()
-                        failed.add(i)
-                        outputs.append(None)
-            per_item = (time.perf_counter() - start) * 1000 / len(idx)
+            if idx:
+                runs.append((det, idx))
+        if parallel and len(runs) > 1:
+            # Whole-picture models in a second thread, the rest here; runtimes release the GIL.
+            heavy = [r for r in runs if r[0].name in HEAVY_DETECTORS]
+            light = [r for r in runs if r[0].name not in HEAVY_DETECTORS]
+            later = self._threads().submit(lambda: [self._outputs(det, idx, contents) for det, idx in heavy])
+            done = {id(det): out for (det, _), out in zip(light, [self._outputs(d, i, contents) for d, i in light])}
+            done.update({id(det): out for (det, _), out in zip(heavy, later.result())})
+            produced = [done[id(det)] for det, _ in runs]
+        else:
+            produced = (self._outputs(det, idx, contents) for det, idx in runs)
+        for (det, idx), (outputs, errors, per_item) in zip(runs, produced):
+            for i, exc in errors.items():
+                results[i].error = DetectorError(f"{contents[i].name}: detector {det.name} failed: {exc}").to_dict()
+                failed.add(i)
             for i, out in zip(idx, outputs):
-                if out is None:
+                if out is None or i in failed:
                     continue
                 try:
                     self._merge(det, contents[i], results[i], out)
@@ -357,6 +362,33 @@ class Engine:
                     from tamis.detectors.pii import mask
 
                     results[i].masked_text = mask(content.text, [(sp.start, sp.end) for sp in pii])
+
+    @staticmethod
+    def _outputs(det: Detector, idx: list[int], contents: list[Content]) -> tuple[list, dict[int, Exception], float]:
+        """One detector over the contents ``idx``: its outputs (None where it failed), the
+        failures by content, and the time per content. Touches no result (thread-safe)."""
+        start = time.perf_counter()
+        errors: dict[int, Exception] = {}
+        try:
+            outputs = det.analyze([contents[i] for i in idx])
+        except Exception:  # noqa: BLE001 - isolate the input that broke the detector
+            outputs = []
+            for i in idx:
+                try:
+                    outputs.extend(det.analyze([contents[i]]))
+                except Exception as exc:  # noqa: BLE001
+                    log.exception("detector %s failed on %s", det.name, contents[i].name)
+                    errors[i] = exc
+                    outputs.append(None)
+        return outputs, errors, (time.perf_counter() - start) * 1000 / len(idx)
+
+    def _threads(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = self.__dict__.get("_pool")
+        if pool is None:
+            pool = self.__dict__["_pool"] = ThreadPoolExecutor(1, thread_name_prefix="tamis-detectors")
+        return pool
 
     @staticmethod
     def _text_part(content: Content, result: ScanResult) -> TextContent | None:

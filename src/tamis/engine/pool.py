@@ -14,9 +14,14 @@ _engine = None
 
 def _init(options: dict[str, Any]) -> None:
     global _engine
+    from dataclasses import replace
+
+    from tamis.config import load_settings
     from tamis.engine.engine import Engine
 
-    _engine = Engine(**options)
+    # One thread per process: the processes fill the cores.
+    settings = replace(options.get("settings") or load_settings(), parallel_detectors=False)
+    _engine = Engine(**{**options, "settings": settings})
     _engine.load()
 
 
