@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("tamis")
 
 BATCH = 8
+#: Findings of a part under this score are left out (as for video frames).
+MIN_PART_FINDING = 0.05
 #: A part refused for one of these makes the whole container an error: it was built to
 #: hurt the scanner (or to hide something from it), not merely damaged.
 HOSTILE = {"archive_bomb", "too_deep", "decompression_bomb"}
@@ -168,6 +170,8 @@ class _Scanner:
         if r.error:
             return
         for f in r.findings:
+            if f.score < MIN_PART_FINDING:
+                continue  # e.g. a whole-picture score near zero on every picture of a big archive
             if isinstance(content, TextContent) and content.regions:
                 f = _placed(f, content)
                 where = f.location.part
