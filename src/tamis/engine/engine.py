@@ -55,7 +55,7 @@ SUPPORTED_KINDS = {"image", "text", "video", "document", "archive"}
 #: Kinds that are containers: analysed part by part, not by the detectors directly.
 CONTAINERS = {"video", "document", "archive"}
 #: Detectors run in the second thread when a batch is analysed in parallel.
-HEAVY_DETECTORS = {"nsfw", "nudity"}
+HEAVY_DETECTORS = {"nsfw", "nudity", "barcodes"}
 
 
 def _why_not_text(data: bytes) -> str:

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from tamis.engine.engine import Engine
     from tamis.policy import Policy
 
-#: Frames analysed together (one detector call each).
-BATCH = 4
+#: Frames analysed together (one detector call each), up to a budget of pixel values so
+#: that large frames come in smaller batches (memory stays under 1 GB at 1080p).
+BATCH = 8
+BATCH_VALUES = 8 * 1280 * 720 * 3
 #: PDQ quality under which a frame never reuses another's results (flat, featureless frames).
 REUSE_MIN_QUALITY = 50
 #: Detectors that read text in a picture: run on a scene's first frame, then every
@@ -94,7 +96,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
     timings: dict[str, float] = defaultdict(float)
     present = notable(engine.policy)
 
-    frames: queue.Queue = queue.Queue(maxsize=2 * BATCH)
+    frames: queue.Queue = queue.Queue(maxsize=BATCH)
     stop = threading.Event()
     reader = threading.Thread(target=_frames_in_background, args=(content, settings, frames, stop),
                               name="tamis-video-decode", daemon=True)
@@ -180,7 +182,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
                 skip = TEXT_DETECTORS
             batch.append((sf, record, frame, skip))
             summary.frames_analyzed += 1
-            if len(batch) >= BATCH:
+            if len(batch) >= BATCH or sum(b[0].rgb.size for b in batch) >= BATCH_VALUES:
                 flush()
         flush()
     finally:
