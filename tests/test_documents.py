@@ -57,6 +57,12 @@ def test_encrypted_pdf_needs_its_password(eng, tmp_path):
         Engine(Settings(home=tmp_path, pdf_password="nope")).scan(data, name="locked.pdf")
     r = Engine(Settings(home=tmp_path, pdf_password="s3cret")).scan(data, name="locked.pdf")
     assert where(r, "pii/email") == [(1, "text")]
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(data)
+    res = CliRunner().invoke(app, ["scan", str(locked), "--format", "json"])
+    assert res.exit_code == 2 and json.loads(res.stdout)[0]["error"]["code"] == "encrypted"
+    res = CliRunner().invoke(app, ["scan", str(locked), "--format", "json", "--pdf-password", "s3cret"])
+    assert res.exit_code == 0 and json.loads(res.stdout)[0]["findings"][0]["label"] == "pii/email"
 
 
 def test_office_documents_name_their_parts(eng):

@@ -112,6 +112,8 @@ def scan(
     workers: Annotated[int, typer.Option(
         help="Worker processes (0 = one per core when there are 8 files or more).")] = 0,
     ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
+    pdf_password: Annotated[Optional[str], typer.Option(
+        help="Password for encrypted PDFs (or TAMIS_PDF_PASSWORD).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
 ) -> None:
     """Scan images, videos and texts; print findings, faces, text, a video's timeline, and a
@@ -128,7 +130,7 @@ def scan(
         raise typer.Exit(EXIT_ERROR)
     try:
         settings = load_settings(detectors=tuple(_split(detectors) or ()) or None,
-                                 ocr_always=ocr_always or None,
+                                 ocr_always=ocr_always or None, pdf_password=pdf_password,
                                  blocklists=tuple(blocklist) if blocklist else None)
         pol = load_policy(policy or settings.policy, profile or settings.profile)
         options = dict(settings=settings, policy=pol, labels=_split(labels),
