@@ -20,7 +20,7 @@ from rich.table import Table
 from tamis.errors import TamisError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="tamis: self-hosted content safety. Scan images for risky content.")
+                  help="tamis: self-hosted content safety. Scan images, video, documents and text for risky content.")
 # Not on a terminal (a pipe, a file, CI logs): wide enough that paths are not folded.
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
@@ -88,7 +88,7 @@ _STYLE = {"allow": "green", "review": "yellow", "block": "red", "error": "magent
 @app.command()
 def scan(
     paths: Annotated[Optional[list[str]], typer.Argument(
-        help="Files (images, videos, text), folders (recursive) or - for stdin.")] = None,
+        help="Files (images, videos, documents, archives, text), folders (recursive) or - for stdin.")] = None,
     text: Annotated[Optional[list[str]], typer.Option("--text", "-t", help="Scan this text (repeatable).")] = None,
     jsonl: Annotated[Optional[Path], typer.Option(
         help='Bulk text mode: each line {"id", "text"}; writes {"id", "scores", "decision", "findings"} '
@@ -116,8 +116,8 @@ def scan(
         help="Password for encrypted PDFs (or TAMIS_PDF_PASSWORD).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
 ) -> None:
-    """Scan images, videos and texts; print findings, faces, text, a video's timeline, and a
-    decision for each."""
+    """Scan images, videos, documents and texts; print findings, faces, text, a video's
+    timeline, a document's parts, and a decision for each."""
     from tamis.config import load_settings
     from tamis.engine import Engine
     from tamis.policy import load_policy

@@ -123,10 +123,11 @@ class Engine:
         if sniffed.kind not in SUPPORTED_KINDS:
             if sniffed.kind == "unknown":
                 raise UnsupportedFormatError(
-                    f"{name}: not a recognised image, and not UTF-8 text ({_why_not_text(data)})")
+                    f"{name}: not a recognised image, video, document, archive or UTF-8 text "
+                    f"({_why_not_text(data)})")
             raise UnsupportedFormatError(
                 f"{name}: {sniffed.media_type} ({sniffed.kind}) is recognised but this version "
-                f"of tamis scans only images and text")
+                f"of tamis does not scan it")
         if sniffed.kind == "text":
             return load_text(name, data, self.settings.max_text_chars)
         if sniffed.kind == "video":
