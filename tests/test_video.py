@@ -246,12 +246,15 @@ def test_cli_prints_the_timeline_and_writes_thumbnails(tmp_path, still):
     env = {"TAMIS_HOME": str(home)}
     assert runner.invoke(app, ["banks", "add", "known", str(still), "--label", "extremism"], env=env).exit_code == 0
     thumbs = tmp_path / "thumbs"
-    res = runner.invoke(app, ["scan", str(still), "--thumbnails", str(thumbs)], env=env)
+    report = tmp_path / "report.html"
+    res = runner.invoke(app, ["scan", str(still), "--thumbnails", str(thumbs), "--report", str(report)], env=env)
     assert res.exit_code == 1, res.output  # flagged
     assert "125 frames decoded, 1 analysed, 4 reused" in res.output
     assert "extremism" in res.output and "audio not analysed" in res.output
     written = sorted(p.name for p in thumbs.iterdir())
     assert written == ["still.0.000s.jpg"]
+    html = report.read_text()  # the card shows the best frame and the timeline
+    assert 'class="timeline"' in html and "data:image/jpeg;base64," in html and "125 frames decoded" in html
     res = runner.invoke(app, ["scan", str(still), "--format", "json"], env=env)
     d = json.loads(res.stdout)[0]
     assert d["video"]["segments"][0]["label"] == "extremism" and d["video"]["frames"][1]["reused_from"] == 0
