@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
 
 def rss_mb() -> float:
     """This process's resident memory now, in MB (Linux)."""
@@ -10,3 +15,11 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def save_report(name: str, report: dict) -> Path:
+    """Write ``report`` as bench/results/NAME.json (the raw numbers behind docs/BENCHMARKS.md)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    out.write_text(json.dumps(report, indent=2))
+    return out

@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import rss_mb  # noqa: E402
+from _util import rss_mb, save_report  # noqa: E402
 
 
 def main() -> None:
@@ -84,9 +84,7 @@ def main() -> None:
         "recall_vs_exact_scan": round(agree / args.recall_queries, 4),
     }
     print(json.dumps(report, indent=2))
-    out = ROOT / "bench" / "results" / f"banks-{args.n}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    save_report(f"banks-{args.n}", report)
 
 
 if __name__ == "__main__":

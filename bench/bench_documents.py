@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import documents as make  # noqa: E402
-from _util import rss_mb  # noqa: E402
+from _util import rss_mb, save_report  # noqa: E402
 
 PARAGRAPH = ("The committee met on Tuesday to review the quarterly figures. Revenue grew in every region "
              "except the north, where two stores closed for renovation. The board asked for a plan by May.")
@@ -94,8 +94,7 @@ def main() -> None:
             "rss_mb": round(rss_mb()),
         }
     print(json.dumps(report, indent=2))
-    out = ROOT / "bench" / "results" / "documents.json"
-    out.write_text(json.dumps(report, indent=2))
+    save_report("documents", report)
 
 
 def _merge_pdfs(pdfs: list[bytes]) -> bytes:

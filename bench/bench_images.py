@@ -11,7 +11,6 @@ detectors. Prints a table and writes bench/results/images.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -26,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import rss_mb  # noqa: E402
+from _util import rss_mb, save_report  # noqa: E402
 
 SAMPLES = ROOT / "samples" / "images"
 PHOTOS = ["astronaut_portrait.jpg", "cat.jpg", "coffee.jpg", "rocket_launch.jpg"]
@@ -174,10 +173,7 @@ def main() -> None:
     if args.memory_images:
         report["memory"] = memory(paths, args.memory_images)
         print("memory", report["memory"], flush=True)
-    out = ROOT / "bench" / "results" / "images.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {out}")
+    print(f"wrote {save_report('images', report)}")
 
 
 if __name__ == "__main__":

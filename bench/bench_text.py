@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _util import save_report  # noqa: E402
 
 
 def short_texts(n: int) -> list[str]:
@@ -102,9 +105,7 @@ def main() -> None:
         "long_2000_words_texts_per_s": round(long_rate, 2),
     }
     print(json.dumps(report, indent=2))
-    out = ROOT / "bench" / "results" / "text.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    save_report("text", report)
 
 
 if __name__ == "__main__":

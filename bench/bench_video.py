@@ -29,7 +29,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import rss_mb  # noqa: E402
+from _util import rss_mb, save_report  # noqa: E402
 
 PHOTOS = ["cat.jpg", "coffee_caption.jpg", "astronaut_portrait.jpg", "rocket_launch.jpg", "coffee.jpg",
           "scam_banner.png", "qr_payment.png", "product_barcode.webp"]
@@ -134,9 +134,7 @@ def main() -> None:
             "segments": len(v.segments),
         }
     print(json.dumps(report, indent=2))
-    out = ROOT / "bench" / "results" / f"video-{report['clip']['height']}p-{int(report['clip']['seconds'] or 0)}s.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    save_report(f"video-{report['clip']['height']}p-{int(report['clip']['seconds'] or 0)}s", report)
 
 
 if __name__ == "__main__":
