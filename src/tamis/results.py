@@ -382,6 +382,12 @@ class ScanResult:
             return "error"
         return self.decision.action.value if self.decision else "allow"
 
+    def keep_highest(self, scores: dict[str, float]) -> None:
+        """Merge ``scores`` into ``label_scores``, keeping the highest score per label (a
+        part of the input, a frame, a text read from it)."""
+        for label, score in scores.items():
+            self.label_scores[label] = max(score, self.label_scores.get(label, 0.0))
+
     def scores(self) -> dict[str, float]:
         """Highest score per label, from the classifiers' scores and the findings."""
         out: dict[str, float] = dict(self.label_scores)

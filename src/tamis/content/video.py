@@ -170,6 +170,13 @@ def _luma_thumb(frame) -> np.ndarray:
     return y[np.ix_(ys, xs)].astype(np.float32)
 
 
+def selected_frames(content: VideoContent, settings) -> Iterator[SelectedFrame]:
+    """:func:`iter_frames` with the sampling and limits of ``settings``."""
+    return iter_frames(content, interval=settings.video_sample_interval,
+                       scene_threshold=settings.video_scene_threshold,
+                       max_selected=settings.max_video_frames, max_seconds=settings.max_video_seconds)
+
+
 def iter_frames(content: VideoContent, *, interval: float, scene_threshold: float, max_selected: int,
                 max_seconds: float, max_scene_rate: int = 5) -> Iterator[SelectedFrame]:
     """Decode ``content`` once and yield the selected frames.

@@ -82,18 +82,16 @@ def content_hashes(content: Content) -> Hashes:
 def _video_hashes(content) -> Hashes:
     """MD5 and SHA-256 of the file, and the PDQ of its frames selected with the default
     sampling, leaving out frames within the default reuse distance of the one before."""
+    from tamis.banks.signals import hamming
     from tamis.config import Settings
-    from tamis.content.video import iter_frames
+    from tamis.content.video import selected_frames
 
-    defaults = Settings.__dataclass_fields__
+    defaults = Settings()
     md5, sha256 = content.digests()
     frames: list[tuple[int, str, int]] = []
-    for sf in iter_frames(content, interval=defaults["video_sample_interval"].default,
-                          scene_threshold=defaults["video_scene_threshold"].default,
-                          max_selected=defaults["max_video_frames"].default,
-                          max_seconds=defaults["max_video_seconds"].default):
+    for sf in selected_frames(content, defaults):
         h, q = frame_pdq(sf.rgb)
-        if frames and (int(h, 16) ^ int(frames[-1][1], 16)).bit_count() <= defaults["video_reuse_distance"].default:
+        if frames and hamming(h, frames[-1][1]) <= defaults.video_reuse_distance:
             continue
         frames.append((sf.index, h, q))
     return Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frames))

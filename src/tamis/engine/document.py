@@ -17,8 +17,9 @@ from tamis.content.base import Content
 from tamis.content.document import DocumentContent, Limits, Part, parts
 from tamis.content.image import Frame, ImageContent
 from tamis.content.text import Region, TextContent
+from tamis.detectors.hashes import content_hashes
 from tamis.errors import ArchiveBombError, CorruptInputError, InputError, TooDeepError
-from tamis.results import Finding, Hashes, PartRecord, ScanResult
+from tamis.results import Finding, PartRecord, ScanResult
 
 if TYPE_CHECKING:
     from tamis.engine.engine import Engine
@@ -50,12 +51,8 @@ def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
     scanner = _Scanner(engine, limits_for(engine.settings), result)
     scanner.scan(content, prefix="", depth=0)
     result.document.pages = content.pages
-    md5, sha256 = _digests(content.data)
-    result.hashes = Hashes(md5=md5, sha256=sha256)
-    banks = next((d for d in engine.detectors if d.name == "banks"), None)
-    if banks is not None:
-        banks.load()
-        result.findings.extend(banks.match_exact([("md5", md5), ("sha256", sha256)]))
+    result.hashes = content_hashes(content)
+    result.findings.extend(engine.known_file(result.hashes))
     result.notes = list(dict.fromkeys(result.notes))
     result.decision = engine.policy.decide(result.findings)
     hostile = next((p for p in result.document.parts if p.error and p.error["code"] in HOSTILE), None)
@@ -63,12 +60,6 @@ def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
         result.error = {"code": hostile.error["code"],
                         "message": f"{hostile.error['message']} (the other parts were scanned)"}
     return result
-
-
-def _digests(data: bytes) -> tuple[str, str]:
-    import hashlib
-
-    return hashlib.md5(data, usedforsecurity=False).hexdigest(), hashlib.sha256(data).hexdigest()
 
 
 class _Scanner:
@@ -181,8 +172,7 @@ class _Scanner:
             self.result.findings.append(_located(f, where, part.page))
             record.findings += 1
         record.faces = len(r.faces)
-        for k, v in r.label_scores.items():
-            self.result.label_scores[k] = max(v, self.result.label_scores.get(k, 0.0))
+        self.result.keep_highest(r.label_scores)
         if r.language and not self.result.language:
             self.result.language = r.language
         for k, v in r.timings_ms.items():

@@ -24,7 +24,7 @@ from tamis.errors import (
     UnsupportedFormatError,
 )
 from tamis.policy import Policy, load_policy
-from tamis.results import Box, Face, Finding, ScanResult
+from tamis.results import Box, Face, Finding, Hashes, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels, lineage
 
 log = logging.getLogger("tamis")
@@ -264,28 +264,34 @@ class Engine:
     def _analyze_document(self, content: Content) -> ScanResult:
         from tamis.engine.document import analyze_document
 
-        try:
-            return analyze_document(self, content)
-        except Exception as exc:  # noqa: BLE001 - the container itself is unreadable: an error result
-            if not isinstance(exc, TamisError):
-                log.exception("reading %s", content.name)
-                exc = CorruptInputError(f"{content.name}: could not be read ({type(exc).__name__}: {exc})")
-            result = self._describe(content)
-            result.error = exc.to_dict()
-            return result
+        return self._container(content, "read", lambda: analyze_document(self, content))
 
     def _analyze_video(self, content: Content) -> ScanResult:
         from tamis.engine.video import analyze_video
 
+        return self._container(content, "decoded", lambda: analyze_video(self, content, self.video_thumbnails))
+
+    def _container(self, content: Content, verb: str, analyze) -> ScanResult:
+        """Run ``analyze`` on a container; if the container itself turns out unreadable
+        (corrupt past its header, say), an error result like any bad input, never a crash."""
         try:
-            return analyze_video(self, content, thumbnails=self.video_thumbnails)
-        except Exception as exc:  # noqa: BLE001 - corrupt past the header: an error result, like any bad input
+            return analyze()
+        except Exception as exc:  # noqa: BLE001
             if not isinstance(exc, TamisError):
-                log.exception("decoding %s", content.name)
-                exc = CorruptInputError(f"{content.name}: could not be decoded ({type(exc).__name__}: {exc})")
+                log.exception("reading %s", content.name)
+                exc = CorruptInputError(f"{content.name}: could not be {verb} ({type(exc).__name__}: {exc})")
             result = self._describe(content)
             result.error = exc.to_dict()
             return result
+
+    def known_file(self, hashes: Hashes) -> list[Finding]:
+        """Bank entries that hold a container's file hashes exactly (a video, a document);
+        its parts are matched by the bank detector as they are scanned."""
+        banks = next((d for d in self.detectors if d.name == "banks"), None)
+        if banks is None:
+            return []
+        banks.load()
+        return banks.match_exact([("md5", hashes.md5), ("sha256", hashes.sha256)])
 
     def _analyze(self, contents: list[Content], parallel: bool = False) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy.
@@ -315,8 +321,7 @@ class Engine:
                     results[i].timings_ms[f"text:{k}"] = v
                 results[i].language = sub[j].language
                 results[i].masked_text = sub[j].masked_text
-                for label, score in sub[j].label_scores.items():
-                    results[i].label_scores[label] = max(score, results[i].label_scores.get(label, 0.0))
+                results[i].keep_highest(sub[j].label_scores)
         for i, result in enumerate(results):
             if i not in failed:
                 result.decision = self.policy.decide(result.findings)
@@ -435,9 +440,7 @@ class Engine:
             result.text = out.text
         if out.hashes is not None:
             result.hashes = out.hashes
-        for label, score in out.scores.items():
-            if self._wanted(label):
-                result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
+        result.keep_highest({label: score for label, score in out.scores.items() if self._wanted(label)})
         result.notes.extend(out.notes)
 
     def _filter_face(self, face: Face) -> Face:

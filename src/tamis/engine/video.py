@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tamis.banks.signals import hamming
 from tamis.content.image import Frame, ImageContent
 from tamis.content.text import TextContent
-from tamis.content.video import SelectedFrame, VideoContent, iter_frames
+from tamis.content.video import SelectedFrame, VideoContent, selected_frames
 from tamis.detectors.hashes import frame_pdq
-from tamis.results import Finding, FrameRecord, Hashes, ScanResult, Segment, TextLine, VideoSummary
+from tamis.results import FrameRecord, Hashes, ScanResult, Segment, TextLine, VideoSummary
 
 if TYPE_CHECKING:
     from tamis.engine.engine import Engine
@@ -45,10 +46,6 @@ MAX_CUES = 20_000
 _DONE = object()
 
 
-def _hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
 def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
     """Put ``item`` unless the scanning thread has stopped listening; False if it has."""
     while not stop.is_set():
@@ -62,9 +59,7 @@ def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
 
 def _frames_in_background(content: VideoContent, settings, out: queue.Queue, stop: threading.Event) -> None:
     try:
-        for sf in iter_frames(content, interval=settings.video_sample_interval,
-                              scene_threshold=settings.video_scene_threshold,
-                              max_selected=settings.max_video_frames, max_seconds=settings.max_video_seconds):
+        for sf in selected_frames(content, settings):
             sf.pdq = frame_pdq(sf.rgb)  # here, beside decoding, not in the analysing thread
             if not _put(out, sf, stop):
                 return
@@ -141,8 +136,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
             result.faces.extend(replace(face, frame=sf.index) for face in r.faces)
             if r.text is not None:
                 lines.extend(replace(line, frame=sf.index) for line in r.text.lines)
-            for label, score in r.label_scores.items():
-                result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
+            result.keep_highest(r.label_scores)
             if r.language and not result.language:
                 result.language = r.language
             h, q = frame_content.frames[0].shared("pdq", lambda: ("", 0))
@@ -165,7 +159,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
             h, q = sf.pdq or frame_pdq(sf.rgb)
             record.pdq = h
             if (last is not None and q >= REUSE_MIN_QUALITY and last[1] >= REUSE_MIN_QUALITY
-                    and _hamming(h, last[0]) <= settings.video_reuse_distance):
+                    and hamming(h, last[0]) <= settings.video_reuse_distance):
                 record.reused_from = last[2]  # filled in once that frame is analysed
                 reusers.append((record, last[2]))
                 summary.frames_reused += 1
@@ -206,7 +200,7 @@ def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = Fals
     _scan_cues(engine, content, result, summary)
     md5, sha256 = content.digests()
     result.hashes = Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frame_hashes))
-    result.findings.extend(_exact_bank_matches(engine, md5, sha256))
+    result.findings.extend(engine.known_file(result.hashes))
     if lines:
         from tamis.results import ExtractedText
 
@@ -253,14 +247,6 @@ def _apply_bank_rule(result: ScanResult, bank_frames: dict[tuple, set[int]], min
         result.notes.append(f"{n} frame(s) matched bank {bank!r} entry {entry}, under the {needed} a video match needs")
 
 
-def _exact_bank_matches(engine: Engine, md5: str, sha256: str) -> list[Finding]:
-    banks = next((d for d in engine.detectors if d.name == "banks"), None)
-    if banks is None:
-        return []
-    banks.load()
-    return banks.match_exact([("md5", md5), ("sha256", sha256)])
-
-
 def _scan_cues(engine: Engine, content: VideoContent, result: ScanResult, summary: VideoSummary) -> None:
     """Subtitles and text metadata through the text detectors, one text per cue, each
     finding placed at its cue's time (its span is within the cue's text)."""
@@ -278,8 +264,7 @@ def _scan_cues(engine: Engine, content: VideoContent, result: ScanResult, summar
                 continue
             result.findings.extend(
                 replace(f, location=replace(f.location, part=cue.part, timestamp=cue.start)) for f in r.findings)
-            for label, score in r.label_scores.items():
-                result.label_scores[label] = max(score, result.label_scores.get(label, 0.0))
+            result.keep_highest(r.label_scores)
             if r.language and not result.language:
                 result.language = r.language
 

@@ -68,22 +68,23 @@ def encode(frames: Iterable[np.ndarray], path: str | Path, fps: float | Fraction
                 for packet in out_audio.encode():
                     out.mux(packet)
             elif out_audio is not None:
-                for packet in source.demux(in_audio):
-                    if packet.dts is None:
-                        continue
-                    packet.stream = out_audio
-                    out.mux(packet)
+                _copy_packets(source, in_audio, out, out_audio)
             if out_sub is not None:
-                for packet in subs.demux(in_sub):
-                    if packet.dts is None:
-                        continue
-                    packet.stream = out_sub
-                    out.mux(packet)
+                _copy_packets(subs, in_sub, out, out_sub)
                 subs.close()
         finally:
             if source is not None:
                 source.close()
     return path
+
+
+def _copy_packets(source, in_stream, out, out_stream) -> None:
+    """Copy a stream's packets as they are (no re-encoding) into ``out``."""
+    for packet in source.demux(in_stream):
+        if packet.dts is None:  # the demuxer's end-of-stream marker
+            continue
+        packet.stream = out_stream
+        out.mux(packet)
 
 
 def _srt(cues: list[tuple[float, float, str]]) -> str:
