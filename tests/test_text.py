@@ -322,13 +322,30 @@ def test_long_text_is_windowed_and_the_span_points_at_the_bad_part():
     text = benign + bad + " " + benign
     ws = windows(text)
     assert len(ws) > 3 and ws[0].start == 0 and ws[-1].end == len(text.rstrip())
-    assert all(a.end > b.start for a, b in zip(ws, ws[1:]))  # windows overlap
+    # Whole sentences, each read once: the bad sentence is inside one window.
+    assert all(a.end < b.start for a, b in zip(ws, ws[1:]))
+    assert any(w.start <= text.index(bad) and w.end >= text.index(bad) + len(bad) for w in ws)
     r = tamis.scan_text(text)
     drugs = [f for f in r.findings if f.label == "drugs"]
     assert drugs, r.label_scores
     span = drugs[0].location.span
     assert span.start <= text.index(bad) and span.end >= text.index(bad) + len(bad)
     assert span.end - span.start < len(text) / 3
+
+
+def test_sentences_are_packed_and_a_long_sentence_is_cut_with_overlap():
+    from tamis.detectors.text_classifier import STEP_WORDS, WINDOW_WORDS, windows
+
+    short = "The cat sat. It purred! Then it slept? "  # 8 words in three sentences
+    long_sentence = " ".join(f"w{i}" for i in range(60)) + "."
+    text = short * 4 + long_sentence + " Afterwards it rained.\n\nA new paragraph starts here"
+    parts = [text[w.start:w.end] for w in windows(text)]
+    assert parts[0] == (short * 3).strip()  # 24 words: three packs of whole sentences
+    assert parts[1] == short.strip()        # the next sentence would not fit with the long one
+    cut = [p for p in parts if p.startswith("w")]
+    assert len(cut) == 4 and all(len(p.split()) == WINDOW_WORDS for p in cut)
+    assert cut[1].split()[0] == f"w{STEP_WORDS}" and cut[-1].endswith("w59.")
+    assert parts[-1] == "Afterwards it rained.\n\nA new paragraph starts here"
 
 
 def test_unspaced_scripts_are_windowed_by_characters():

@@ -34,9 +34,11 @@ TEXT_HEADS = ModelFile(
     licence_weights="Apache-2.0 (trained by tamis; data licences in docs/model-cards/text.md)",
     detects="per-label heads of the text classifier")
 
-#: Window size and step for long texts, in words (or in characters for unspaced scripts).
-#: About a sentence or two: a harmful sentence inside a long benign text must not be
-#: averaged away (in 64-word windows it was).
+#: Window size for long texts, in words (or in characters for unspaced scripts). About a
+#: sentence or two: a harmful sentence inside a long benign text must not be averaged away
+#: (in 64-word windows it was). Whole sentences are packed into windows of up to
+#: WINDOW_WORDS; only a sentence longer than that is cut, into windows that overlap by
+#: WINDOW_WORDS - STEP_WORDS words. Unspaced scripts use overlapping character windows.
 WINDOW_WORDS, STEP_WORDS = 24, 16
 WINDOW_CHARS, STEP_CHARS = 60, 40
 #: Scores at or above this are reported as findings; every score is in ``label_scores``.
@@ -58,24 +60,55 @@ class Window:
     end: int
 
 
+#: A word that ends a sentence: end punctuation, maybe inside closing quotes or brackets.
+_ENDS_SENTENCE = re.compile(r"[.!?…;。！？]['\"”’)\]]*$")
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+
+
 def windows(text: str) -> list[Window]:
-    """Overlapping windows covering ``text`` (one window for a short text)."""
+    """Windows covering ``text``: whole sentences packed up to :data:`WINDOW_WORDS` words
+    (one window for a short text), a longer sentence cut into overlapping windows, and
+    overlapping character windows for unspaced scripts."""
     words = [m.span() for m in re.finditer(r"\S+", text)]
     spaced = len(words) >= 2 and len(text) / max(len(words), 1) < 20
     if spaced:
         if len(words) <= WINDOW_WORDS:
             return [Window(0, len(text))]
-        out = []
-        for i in range(0, len(words), STEP_WORDS):
-            chunk = words[i:i + WINDOW_WORDS]
-            out.append(Window(chunk[0][0], chunk[-1][1]))
-            if i + WINDOW_WORDS >= len(words):
-                break
-        return out
+        spans: list[tuple[int, int]] = []  # (first word, number of words)
+        can_grow = False  # whether the last window may take the next sentence too
+        for first, last in _sentences(text, words):
+            size = last - first + 1
+            if can_grow and spans[-1][1] + size <= WINDOW_WORDS:
+                spans[-1] = (spans[-1][0], spans[-1][1] + size)
+            elif size <= WINDOW_WORDS:
+                spans.append((first, size))
+                can_grow = True
+            else:
+                for i in range(first, last + 1, STEP_WORDS):
+                    end = min(i + WINDOW_WORDS, last + 1)
+                    start = max(first, end - WINDOW_WORDS)
+                    spans.append((start, end - start))
+                    if end == last + 1:
+                        break
+                can_grow = False
+        return [Window(words[start][0], words[start + size - 1][1]) for start, size in spans]
     if len(text) <= WINDOW_CHARS:
         return [Window(0, len(text))]
     return [Window(i, min(i + WINDOW_CHARS, len(text)))
             for i in range(0, max(len(text) - WINDOW_CHARS, 0) + STEP_CHARS, STEP_CHARS)]
+
+
+def _sentences(text: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(first, last) word indices of each sentence: a sentence ends at a word with end
+    punctuation or before a blank line."""
+    out, first = [], 0
+    for i, (start, end) in enumerate(words):
+        last_word = i + 1 == len(words)
+        if last_word or _ENDS_SENTENCE.search(text, start, end) or \
+                _BLANK_LINE.search(text, end, words[i + 1][0]):
+            out.append((first, i))
+            first = i + 1
+    return out
 
 
 class TextClassifier(Detector):

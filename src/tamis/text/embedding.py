@@ -220,7 +220,7 @@ class Embedder:
         window_slot = np.append(slot, CACHE_IDS)[window]  # CACHE_IDS: the zero row
 
         feats = np.empty((n_tokens, DIM + len(_ORDERS) * _CNN), np.float32)
-        np.take(self._emb, slot, axis=0, out=feats[:, :DIM])
+        feats[:, :DIM] = self._emb[slot]
         proj = self._proj[slot]
         buf = np.empty((n_tokens + 1, _CNN), np.float32)
         buf[n_tokens] = 0.0
