@@ -129,6 +129,8 @@ class Embedder:
         self._slot = np.full(self.table.shape[0], -1, np.int32)
         self._used = 0
         self._emb = np.zeros((CACHE_IDS + 1, DIM), np.float32)
+        self._emb_sum = np.zeros(CACHE_IDS + 1, np.float64)  # the sum and sum of squares of each row
+        self._emb_sq = np.zeros(CACHE_IDS + 1, np.float64)
         self._proj = np.zeros((CACHE_IDS + 1, len(_ORDERS) * _CNN), np.float32)
         self._conv1 = np.zeros((CACHE_IDS + 1, sum(orders), _CNN), np.float32)
 
@@ -197,6 +199,8 @@ class Embedder:
             _layernorm(x, self.ln0_g, self.ln0_b, self.eps)
             slots = np.arange(self._used, self._used + len(new), dtype=np.int32)
             self._emb[slots] = emb
+            self._emb_sum[slots] = emb.sum(axis=1, dtype=np.float64)
+            self._emb_sq[slots] = np.einsum("ij,ij->i", emb, emb, dtype=np.float64)
             self._proj[slots] = x
             first = 0
             for i, (n, _) in enumerate(_ORDERS):
@@ -219,8 +223,7 @@ class Embedder:
         window = np.where(inside, pos, n_tokens)
         window_slot = np.append(slot, CACHE_IDS)[window]  # CACHE_IDS: the zero row
 
-        feats = np.empty((n_tokens, DIM + len(_ORDERS) * _CNN), np.float32)
-        feats[:, :DIM] = self._emb[slot]
+        conv = np.empty((n_tokens, len(_ORDERS) * _CNN), np.float32)
         proj = self._proj[slot]
         buf = np.empty((n_tokens + 1, _CNN), np.float32)
         buf[n_tokens] = 0.0
@@ -239,13 +242,29 @@ class Embedder:
             c2 += self.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
-            feats[:, DIM + i * _CNN:DIM + (i + 1) * _CNN] = c2
-        _layernorm(feats, self.ln_g, self.ln_b, self.eps)
-        # The token sum commutes with the linear output projection: project the sums.
-        # Summing by a 0/1 matrix product beats np.add.reduceat on many short texts.
-        member = np.zeros((len(group), n_tokens), np.float32)
-        member[np.repeat(np.arange(len(group)), lens), np.arange(n_tokens)] = 1.0
-        mean = (member @ feats) @ self.cnn_w
+            conv[:, i * _CNN:(i + 1) * _CNN] = c2
+        # Each token's features are [embedding (512) | conv (768)], layer-normed, summed per
+        # text and projected. The sum is taken without building the normed rows: with the
+        # token's mean m and 1/std r, sum(LN(f)) = g * (sum(r f) - sum(r m)) + n b, and the
+        # embedding half of sum(r f) is a product of per-id weights with the cached rows.
+        width = DIM + conv.shape[1]
+        total = self._emb_sum[slot] + conv.sum(axis=1, dtype=np.float64)
+        squares = self._emb_sq[slot] + np.einsum("ij,ij->i", conv, conv, dtype=np.float64)
+        mu = total / width
+        r = 1.0 / np.sqrt(np.maximum(squares / width - mu * mu, 0.0) + self.eps)
+        text = np.repeat(np.arange(len(group)), lens)
+        weighted = np.zeros((len(group), n_tokens), np.float32)
+        weighted[text, np.arange(n_tokens)] = r
+        ids_here, which = np.unique(slot, return_inverse=True)
+        per_id = np.bincount(text * len(ids_here) + which, weights=r,
+                             minlength=len(group) * len(ids_here)).reshape(len(group), len(ids_here))
+        summed = np.empty((len(group), width), np.float32)
+        summed[:, :DIM] = per_id.astype(np.float32) @ self._emb[ids_here]
+        summed[:, DIM:] = weighted @ conv
+        summed -= np.bincount(text, weights=r * mu, minlength=len(group))[:, None].astype(np.float32)
+        summed *= self.ln_g
+        summed += lens[:, None].astype(np.float32) * self.ln_b
+        mean = summed @ self.cnn_w
         flens = lens.astype(np.float32)
         mean += flens[:, None] * self.cnn_b
         mean *= np.reciprocal(np.sqrt(flens))[:, None]
