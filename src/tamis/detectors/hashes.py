@@ -68,7 +68,7 @@ def content_hashes(content: Content) -> Hashes:
         if content.kind == "text":
             from tamis.text import text_hash
 
-            return Hashes(md5=md5, sha256=sha256, text=text_hash(content.text))
+            return Hashes(md5=md5, sha256=sha256, text=text_hash(content.normalized()))
         frames = getattr(content, "frames", [])
         per_frame = tuple((f.index, *f.shared("pdq", lambda f=f: pdq(f.rgb))) for f in frames)
         first = per_frame[0] if per_frame else None

@@ -136,10 +136,12 @@ _NOT_WORD = re.compile(r"[^\w\s]")
 _SPACES = re.compile(r"\s+")
 
 
-def text_hash(text: str) -> str:
+def text_hash(text: str | Normalized) -> str:
     """SHA-256 of the normalised text with punctuation and runs of spaces collapsed, so that
-    an evasive copy of a known text hashes the same (the ``text`` signal of hash banks)."""
+    an evasive copy of a known text hashes the same (the ``text`` signal of hash banks).
+    ``text`` may be given already normalised."""
     import hashlib
 
-    norm = _SPACES.sub(" ", _NOT_WORD.sub(" ", normalize(text).text)).strip()
+    folded = text.text if isinstance(text, Normalized) else normalize(text).text
+    norm = _SPACES.sub(" ", _NOT_WORD.sub(" ", folded)).strip()
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
