@@ -153,18 +153,19 @@ class TextClassifier(Detector):
         probs = self.score_windows([contents[ci].text[w.start:w.end] for ci, w in spans],
                                    [_slice(norms[ci], w) for ci, w in spans]) if spans else None
         outputs = [Output() for _ in contents]
-        best: dict[int, dict[str, tuple[float, Window]]] = {}
-        for k, (ci, w) in enumerate(spans):
-            per = best.setdefault(ci, {})
-            for j, label in enumerate(self.label_names):
-                p = float(probs[k, j])
-                if label not in per or p > per[label][0]:
-                    per[label] = (p, w)
-        for ci, per in best.items():
-            self._finish(contents[ci], per, outputs[ci])
+        counts = np.bincount(np.array([ci for ci, _ in spans], np.int64), minlength=len(contents))
+        first = 0
+        for ci, count in enumerate(counts.tolist()):  # spans are in content order
+            if count:
+                rows = probs[first:first + count]
+                top = first + rows.argmax(axis=0)  # each label's best window (the first on ties)
+                per = {label: (float(probs[k, j]), spans[k][1])
+                       for j, (label, k) in enumerate(zip(self.label_names, top.tolist()))}
+                self._finish(contents[ci], per, outputs[ci], whole=count == 1)
+            first += count
         return outputs
 
-    def _finish(self, content: Content, per: dict[str, tuple[float, Window]], out: Output) -> None:
+    def _finish(self, content: Content, per: dict[str, tuple[float, Window]], out: Output, whole: bool) -> None:
         # A sub-label implies its parent: a parent scores at least as high as its children.
         for label in list(per):
             if "/" in label:
@@ -174,7 +175,6 @@ class TextClassifier(Detector):
         minors = minors_score(content.text, per.get("sexual", (0.0, None))[0])
         if minors is not None:
             per["sexual/minors"] = (minors, per["sexual"][1])
-        whole = len(windows(content.text)) == 1
         out.scores = {label: round(p, 4) for label, (p, _) in per.items()}
         for label, (p, w) in sorted(per.items()):
             if p < REPORT_FROM:
