@@ -80,6 +80,26 @@ def test_animated_gif_is_sampled_with_frame_indices(loader):
     assert [f.index for f in content.frames] == [0, 7, 14, 22, 29]
 
 
+def test_a_one_frame_flash_in_an_animation_is_analysed(loader):
+    """Evenly spaced sampling (0, 7, 14, 22, 29) would step over frame 13."""
+    frames = [Image.new("RGB", (64, 64), (i * 8, 0, 0)) for i in range(30)]
+    frames[13] = Image.new("RGB", (64, 64), (255, 255, 255))
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=50)
+    content = Engine(Settings(max_frames=5), detectors=[]).open(buf.getvalue())
+    indices = [f.index for f in content.frames]
+    assert 13 in indices and len(indices) == 5 and indices[0] == 0
+    assert content.frame_times[13] == pytest.approx(0.65)  # 13 frames of 50 ms
+
+
+def test_animation_frame_times_default_like_browsers(loader):
+    frames = [Image.new("RGB", (64, 64), (0, i * 40, 0)) for i in range(4)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=0)
+    content = Engine(Settings(max_frames=4), detectors=[]).open(buf.getvalue())
+    assert content.frame_times == {0: 0.0, 1: 0.1, 2: 0.2, 3: 0.3}
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "L", "P", "CMYK", "I;16", "1"])
 def test_unusual_modes_become_rgb(loader, mode):
     img = Image.fromarray(noise_image(40, 30)).convert(mode if mode != "I;16" else "I")

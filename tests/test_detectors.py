@@ -56,6 +56,9 @@ def test_animated_text_keeps_frame_index(results):
     assert r.frames == 12 and r.frames_analyzed == 8
     sale = [line for line in r.text.lines if "SALE" in line.text]
     assert sale and all(line.frame >= 8 for line in sale)
+    # Findings on an animation's frames carry the frame's time (GIF frame durations).
+    placed = [f for f in r.findings if f.location.frame is not None]
+    assert placed and all(f.location.timestamp is not None for f in placed)
 
 
 def test_face_and_attributes_on_portrait(results):

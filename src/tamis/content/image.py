@@ -1,4 +1,5 @@
-"""Images: decoded once, EXIF orientation applied, animated images sampled into frames."""
+"""Images: decoded once, EXIF orientation applied, animated images sampled into frames
+(the first, every scene change, and evenly spaced ones, with their times)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ class ImageContent(Content):
     notes: list[str] = field(default_factory=list)
     #: A picture tamis made (a video frame, a rendered page): no bytes of its own to hash.
     derived: bool = False
+    #: For an animation: each analysed frame's time from its start, in seconds.
+    frame_times: dict[int, float] = field(default_factory=dict)
     #: Detectors not to run on this content (a video frame whose text was read moments ago).
     skip: frozenset[str] = frozenset()
     #: Read text even where the text gate sees none (a scanned page).
@@ -97,7 +100,7 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
 
 
 def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_side: int,
-               max_frames: int) -> ImageContent:
+               max_frames: int, scene_threshold: float = 0.12) -> ImageContent:
     """Decode ``data`` into an :class:`ImageContent`, with limits checked before decoding."""
     try:
         with warnings.catch_warnings():
@@ -123,7 +126,7 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
                 content.height, content.width = int(rgb.shape[0]), int(rgb.shape[1])
                 content.frames = [Frame(0, rgb)]
                 return content
-            content.frames = _sample_frames(img, n_frames, max_frames, max_pixels, content)
+            content.frames = _sample_frames(img, n_frames, max_frames, max_pixels, content, scene_threshold)
             return content
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(f"{name}: {exc}") from None
@@ -136,8 +139,23 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
         raise CorruptInputError(f"{name}: corrupt {media_type} ({msg})") from None
 
 
+#: Browsers show a GIF frame that asks for less than 20 ms (or gives no time) for 100 ms.
+_DEFAULT_FRAME_MS = 100
+
+
+def luma_thumb(gray: np.ndarray) -> np.ndarray:
+    """A 32 x 32 float thumbnail of a grey-level picture (nearest samples): what scene
+    changes are measured on, for animations and videos alike."""
+    h, w = gray.shape
+    return gray[np.ix_((np.arange(32) * h) // 32, (np.arange(32) * w) // 32)].astype(np.float32)
+
+
 def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels: int,
-                   content: ImageContent) -> list[Frame]:
+                   content: ImageContent, scene_threshold: float) -> list[Frame]:
+    """At most ``max_frames`` frames of an animation: the first, then the frames that start
+    a new scene (the biggest changes first: a one-frame flash is one), then frames evenly
+    spread over the rest. Every frame is looked at (a 32 x 32 grey thumbnail), so a flash
+    between two evenly spaced frames is not missed."""
     # Seeking an animation decodes every frame before the target, so bound the frames
     # considered by a pixel budget as well as by count.
     per_frame = max(1, content.width * content.height)
@@ -146,13 +164,30 @@ def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels:
     if considered < n_frames:
         content.notes.append(f"only the first {considered} of {n_frames} frames were considered "
                              "(decoding budget)")
+    times, changes, prev, t = [], [], None, 0.0
+    for index in range(considered):
+        img.seek(index)
+        times.append(t)
+        duration = img.info.get("duration") or 0
+        t += (duration if duration >= 20 else _DEFAULT_FRAME_MS) / 1000.0
+        thumb = luma_thumb(np.asarray(img.convert("L")))
+        if prev is not None:
+            change = float(np.abs(thumb - prev).mean()) / 255.0
+            if change > scene_threshold:
+                changes.append((change, index))
+        prev = thumb
     count = max(1, min(max_frames, considered))
-    if count == 1:
-        wanted = [0]
-    else:
-        wanted = sorted({round(i * (considered - 1) / (count - 1)) for i in range(count)})
+    wanted = {0} | {index for _, index in sorted(changes, reverse=True)[:count - 1]}
+    if len(wanted) < count:
+        even = [round(i * (considered - 1) / (count - 1)) for i in range(count)] if count > 1 else [0]
+        # Evenly spaced frames fill the rest, those farthest from any chosen frame first.
+        for index in sorted(even, key=lambda i: -min(abs(i - w) for w in wanted)):
+            if len(wanted) >= count:
+                break
+            wanted.add(index)
     frames = []
-    for index in wanted:
+    for index in sorted(wanted):
         img.seek(index)
         frames.append(Frame(index, _to_rgb(img)))
+        content.frame_times[index] = round(times[index], 3)
     return frames

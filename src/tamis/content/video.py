@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.content.base import Content
+from tamis.content.image import luma_thumb
 from tamis.errors import CorruptInputError, DecompressionBombError, InputError, TooLargeError, UnsupportedFormatError
 
 log = logging.getLogger("tamis")
@@ -164,10 +165,7 @@ def _luma_thumb(frame) -> np.ndarray:
         y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:frame.height, :frame.width]
     else:
         y = frame.to_ndarray(format="gray")
-    h, w = y.shape
-    ys = (np.arange(32) * h) // 32
-    xs = (np.arange(32) * w) // 32
-    return y[np.ix_(ys, xs)].astype(np.float32)
+    return luma_thumb(y)
 
 
 def selected_frames(content: VideoContent, settings) -> Iterator[SelectedFrame]:

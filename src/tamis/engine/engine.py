@@ -137,7 +137,8 @@ class Engine:
 
             return load_document(name, data, sniffed.media_type, password=self.settings.pdf_password)
         return load_image(name, data, sniffed.media_type, max_pixels=self.settings.max_pixels,
-                          min_side=self.settings.min_side, max_frames=self.settings.max_frames)
+                          min_side=self.settings.min_side, max_frames=self.settings.max_frames,
+                          scene_threshold=self.settings.video_scene_threshold)
 
     def _open_video_file(self, source: Source, name: str | None) -> Content | None:
         """A path whose first bytes say video, opened for streaming; else None."""
@@ -430,8 +431,11 @@ class Engine:
         return self.labels is None or not self.labels.isdisjoint(lineage(label))
 
     def _merge(self, det: Detector, content: Content, result: ScanResult, out) -> None:
+        times = getattr(content, "frame_times", None)
         for f in out.findings:
             self._check(det, content, f)
+            if times and f.location.frame in times and f.location.timestamp is None:
+                f = replace(f, location=replace(f.location, timestamp=times[f.location.frame]))
             if self._wanted(f.label):
                 result.findings.append(f)
         for face in out.faces:
