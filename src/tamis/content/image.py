@@ -150,6 +150,11 @@ def luma_thumb(gray: np.ndarray) -> np.ndarray:
     return gray[np.ix_((np.arange(32) * h) // 32, (np.arange(32) * w) // 32)].astype(np.float32)
 
 
+def _difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two luma thumbnails, 0 to 1."""
+    return float(np.abs(a - b).mean()) / 255.0
+
+
 def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels: int,
                    content: ImageContent, scene_threshold: float) -> list[Frame]:
     """At most ``max_frames`` frames of an animation: the first, then the frames that start
@@ -164,27 +169,35 @@ def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels:
     if considered < n_frames:
         content.notes.append(f"only the first {considered} of {n_frames} frames were considered "
                              "(decoding budget)")
-    times, changes, prev, t = [], [], None, 0.0
+    times, thumbs, changes, t = [], [], [], 0.0
     for index in range(considered):
         img.seek(index)
+        gray = img.convert("L")  # decodes the frame, which also reads its duration (WebP)
         times.append(t)
         duration = img.info.get("duration") or 0
         t += (duration if duration >= 20 else _DEFAULT_FRAME_MS) / 1000.0
-        thumb = luma_thumb(np.asarray(img.convert("L")))
-        if prev is not None:
-            change = float(np.abs(thumb - prev).mean()) / 255.0
+        thumbs.append(luma_thumb(np.asarray(gray)))
+        if index:
+            change = _difference(thumbs[-1], thumbs[-2])
             if change > scene_threshold:
                 changes.append((change, index))
-        prev = thumb
     count = max(1, min(max_frames, considered))
-    wanted = {0} | {index for _, index in sorted(changes, reverse=True)[:count - 1]}
+    wanted = [0]
+    # Scene changes, the biggest first, each only if its picture is new: a one-frame flash
+    # changes the picture twice (into the flash and back), and the way back is not news.
+    for _, index in sorted(changes, key=lambda c: (-c[0], c[1])):
+        if len(wanted) >= count:
+            break
+        if min(_difference(thumbs[index], thumbs[w]) for w in wanted) > scene_threshold:
+            wanted.append(index)
     if len(wanted) < count:
         even = [round(i * (considered - 1) / (count - 1)) for i in range(count)] if count > 1 else [0]
         # Evenly spaced frames fill the rest, those farthest from any chosen frame first.
         for index in sorted(even, key=lambda i: -min(abs(i - w) for w in wanted)):
             if len(wanted) >= count:
                 break
-            wanted.add(index)
+            if index not in wanted:
+                wanted.append(index)
     frames = []
     for index in sorted(wanted):
         img.seek(index)

@@ -52,8 +52,8 @@ TOKEN_BUDGET = 1024
 #: Token ids whose per-id rows are kept (15 KB each: about 63 MB). Running text reuses a
 #: few thousand ids; when the cache fills it starts again.
 CACHE_IDS = 4096
-#: Distinct words whose pieces are kept.
-CACHE_WORDS = 200_000
+#: Distinct words whose pieces are kept, if they are at most CACHE_WORD_CHARS long.
+CACHE_WORDS, CACHE_WORD_CHARS = 200_000, 64
 #: The whitespace SentencePiece's normaliser turns into a word break: Python's own
 #: whitespace less VT, FS/GS/RS/US and NEL, which it keeps inside a word.
 _WORD_BREAK = re.compile("[\t\n\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
@@ -67,6 +67,21 @@ def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     x *= gamma
     x += beta
     return x
+
+
+class _Rows:
+    """What depends only on a token id, for up to ``size`` ids: the dequantized embedding
+    (512) with its sum and sum of squares, the projected and normed token (768), and its
+    first-convolution products (10 offsets x 256). Row ``size`` stays zero: the padding
+    outside a text."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.emb = np.zeros((size + 1, DIM), np.float32)
+        self.emb_sum = np.zeros(size + 1, np.float64)
+        self.emb_sq = np.zeros(size + 1, np.float64)
+        self.proj = np.zeros((size + 1, len(_ORDERS) * _CNN), np.float32)
+        self.conv1 = np.zeros((size + 1, sum(n for n, _ in _ORDERS), _CNN), np.float32)
 
 
 class Embedder:
@@ -123,16 +138,9 @@ class Embedder:
         self.ln_g, self.ln_b, self.eps = w["ln_g"], w["ln_b"], float(w["eps"])
         self.cnn_w, self.cnn_b = w["cnn_W"], w["cnn_b"]
         self.d0, self.d1, self.d2, self.d3, self.p1, self.p3 = (w[k] for k in ("d0", "d1", "d2", "d3", "p1", "p3"))
-        # Per-id cache: the dequantized embedding (512), the projected, normed token (768) and
-        # its first-convolution products (10 offsets x 256); row CACHE_IDS stays zero (the
-        # padding outside a sentence).
-        self._slot = np.full(self.table.shape[0], -1, np.int32)
+        self._slot = np.full(self.table.shape[0], -1, np.int64)  # each id's row in the cache
         self._used = 0
-        self._emb = np.zeros((CACHE_IDS + 1, DIM), np.float32)
-        self._emb_sum = np.zeros(CACHE_IDS + 1, np.float64)  # the sum and sum of squares of each row
-        self._emb_sq = np.zeros(CACHE_IDS + 1, np.float64)
-        self._proj = np.zeros((CACHE_IDS + 1, len(_ORDERS) * _CNN), np.float32)
-        self._conv1 = np.zeros((CACHE_IDS + 1, sum(orders), _CNN), np.float32)
+        self._rows = _Rows(CACHE_IDS)
 
     # -- tokens --------------------------------------------------------------------------
 
@@ -145,9 +153,10 @@ class Embedder:
             if pieces is None:
                 normalized = self._normalize(word) if word else ""
                 pieces = self._viterbi(normalized) if normalized else []
-                if len(words) >= CACHE_WORDS:
-                    words.clear()
-                words[word] = pieces
+                if len(word) <= CACHE_WORD_CHARS:  # a hostile text's huge "words" are not kept
+                    if len(words) >= CACHE_WORDS:
+                        words.clear()
+                    words[word] = pieces
             ids.extend(pieces)
         if len(ids) == 1:
             ids.append(_UNK)  # an empty text is one unknown piece
@@ -181,58 +190,67 @@ class Embedder:
                 out[rows] = self._forward(group, count)
         return out
 
-    def _cache(self, ids: np.ndarray) -> np.ndarray:
-        """Cache rows of ``ids``, computing the rows of ids not seen yet."""
+    def _lookup(self, ids: np.ndarray) -> tuple[_Rows, np.ndarray]:
+        """The rows holding ``ids`` and each id's row, computing the rows of ids not seen
+        yet into the cache (or, for a batch with more distinct ids than the cache holds,
+        into rows of its own)."""
         unique = np.unique(ids)
+        if len(unique) > CACHE_IDS:
+            rows = _Rows(len(unique))
+            self._fill(rows, np.arange(len(unique)), unique)
+            return rows, np.searchsorted(unique, ids)
         new = unique[self._slot[unique] < 0]
         if len(new):
             if self._used + len(new) > CACHE_IDS:
                 self._slot[:] = -1
                 self._used = 0
                 new = unique
-            chunk = new % _CHUNKS
-            emb = self.table[new].astype(np.float32)
-            emb *= self.scale[chunk, None]
-            emb += self.lo[chunk, None]
-            x = emb @ self.proj_w
-            x += self.proj_b
-            _layernorm(x, self.ln0_g, self.ln0_b, self.eps)
-            slots = np.arange(self._used, self._used + len(new), dtype=np.int32)
-            self._emb[slots] = emb
-            self._emb_sum[slots] = emb.sum(axis=1, dtype=np.float64)
-            self._emb_sq[slots] = np.einsum("ij,ij->i", emb, emb, dtype=np.float64)
-            self._proj[slots] = x
-            first = 0
-            for i, (n, _) in enumerate(_ORDERS):
-                part = x[:, i * _CNN:(i + 1) * _CNN] @ self.w1[i]
-                self._conv1[slots, first:first + n] = part.reshape(len(new), n, _CNN)
-                first += n
+            slots = np.arange(self._used, self._used + len(new))
+            self._fill(self._rows, slots, new)
             self._slot[new] = slots
             self._used += len(new)
-        return self._slot[ids]
+        return self._rows, self._slot[ids]
+
+    def _fill(self, rows: _Rows, slots: np.ndarray, ids: np.ndarray) -> None:
+        chunk = ids % _CHUNKS
+        emb = self.table[ids].astype(np.float32)
+        emb *= self.scale[chunk, None]
+        emb += self.lo[chunk, None]
+        x = emb @ self.proj_w
+        x += self.proj_b
+        _layernorm(x, self.ln0_g, self.ln0_b, self.eps)
+        rows.emb[slots] = emb
+        rows.emb_sum[slots] = emb.sum(axis=1, dtype=np.float64)
+        rows.emb_sq[slots] = np.einsum("ij,ij->i", emb, emb, dtype=np.float64)
+        rows.proj[slots] = x
+        first = 0
+        for i, (n, _) in enumerate(_ORDERS):
+            part = x[:, i * _CNN:(i + 1) * _CNN] @ self.w1[i]
+            rows.conv1[slots, first:first + n] = part.reshape(len(ids), n, _CNN)
+            first += n
 
     def _forward(self, group: list[list[int]], n_tokens: int) -> np.ndarray:
         lens = np.fromiter(map(len, group), np.int64, len(group))
         ids = np.fromiter(chain.from_iterable(group), np.int64, n_tokens)
         starts = np.zeros(len(group), np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
-        slot = self._cache(ids)
+        rows, slot = self._lookup(ids)
         # Row t: the positions t-2 .. t+2, or n_tokens where that falls outside t's sentence.
         pos = np.arange(n_tokens, dtype=np.int64)[:, None] + np.arange(-_LEFT, _RIGHT + 1)
         inside = (pos >= np.repeat(starts, lens)[:, None]) & (pos < np.repeat(starts + lens, lens)[:, None])
         window = np.where(inside, pos, n_tokens)
-        window_slot = np.append(slot, CACHE_IDS)[window]  # CACHE_IDS: the zero row
+        window_slot = np.append(slot, rows.size)[window]  # row ``size`` is zero
 
         conv = np.empty((n_tokens, len(_ORDERS) * _CNN), np.float32)
-        proj = self._proj[slot]
+        proj = rows.proj[slot]
         buf = np.empty((n_tokens + 1, _CNN), np.float32)
         buf[n_tokens] = 0.0
         first = 0
         for i, (n, left) in enumerate(_ORDERS):
             cols = slice(_LEFT - left, _LEFT - left + n)
-            h = self._conv1[window_slot[:, cols.start], first]
+            h = rows.conv1[window_slot[:, cols.start], first]
             for k in range(1, n):
-                h += self._conv1[window_slot[:, cols.start + k], first + k]
+                h += rows.conv1[window_slot[:, cols.start + k], first + k]
             first += n
             h += self.b1[i]
             np.maximum(h, 0, out=h)
@@ -248,8 +266,8 @@ class Embedder:
         # token's mean m and 1/std r, sum(LN(f)) = g * (sum(r f) - sum(r m)) + n b, and the
         # embedding half of sum(r f) is a product of per-id weights with the cached rows.
         width = DIM + conv.shape[1]
-        total = self._emb_sum[slot] + conv.sum(axis=1, dtype=np.float64)
-        squares = self._emb_sq[slot] + np.einsum("ij,ij->i", conv, conv, dtype=np.float64)
+        total = rows.emb_sum[slot] + conv.sum(axis=1, dtype=np.float64)
+        squares = rows.emb_sq[slot] + np.einsum("ij,ij->i", conv, conv, dtype=np.float64)
         mu = total / width
         r = 1.0 / np.sqrt(np.maximum(squares / width - mu * mu, 0.0) + self.eps)
         text = np.repeat(np.arange(len(group)), lens)
@@ -259,7 +277,7 @@ class Embedder:
         per_id = np.bincount(text * len(ids_here) + which, weights=r,
                              minlength=len(group) * len(ids_here)).reshape(len(group), len(ids_here))
         summed = np.empty((len(group), width), np.float32)
-        summed[:, :DIM] = per_id.astype(np.float32) @ self._emb[ids_here]
+        summed[:, :DIM] = per_id.astype(np.float32) @ rows.emb[ids_here]
         summed[:, DIM:] = weighted @ conv
         summed -= np.bincount(text, weights=r * mu, minlength=len(group))[:, None].astype(np.float32)
         summed *= self.ln_g

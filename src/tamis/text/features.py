@@ -25,17 +25,20 @@ def _token_grams(tok: str) -> list[str]:
     return ["c" + padded[i:i + n] for n in (2, 3, 4) for i in range(size - n + 1)] + ["w" + tok]
 
 
-#: Each token's feature hashes, worked out once per distinct token.
+#: Each token's feature hashes, worked out once per distinct token (up to CACHE_TOKENS
+#: tokens of at most CACHE_TOKEN_CHARS characters: a hostile text's huge tokens are not kept).
 _TOKEN_HASHES: dict[str, np.ndarray] = {}
+CACHE_TOKENS, CACHE_TOKEN_CHARS = 200_000, 64
 
 
 def _token_hashes(tok: str) -> np.ndarray:
     found = _TOKEN_HASHES.get(tok)
     if found is None:
         found = np.array([zlib.crc32(g.encode("utf-8")) for g in _token_grams(tok)], np.uint32)
-        if len(_TOKEN_HASHES) >= 200_000:
-            _TOKEN_HASHES.clear()
-        _TOKEN_HASHES[tok] = found
+        if len(tok) <= CACHE_TOKEN_CHARS:
+            if len(_TOKEN_HASHES) >= CACHE_TOKENS:
+                _TOKEN_HASHES.clear()
+            _TOKEN_HASHES[tok] = found
     return found
 
 
