@@ -239,3 +239,10 @@ def machine() -> str:
         pass
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{cpu}, {n} CPU cores usable, Python {platform.python_version()}"
+
+
+def write_results(folder: Path, title: str, data: str, command: str, detector: str, body: str) -> None:
+    """Write ``folder``/RESULTS.md: the title, where the data came from, the command that made
+    the file, the detector and its version, then the results."""
+    head = f"# {title}\n\nMade by ({data}):\n\n```\n{command}\n```\n\nDetector: {detector}.\n\n"
+    (folder / "RESULTS.md").write_text(head + body + "\n")

@@ -231,10 +231,9 @@ def main() -> int:
         cmd = "python eval/barcodes/evaluate.py --write"
         if args.seed or args.reps != 3:
             cmd += f" --seed {args.seed} --reps {args.reps}"
-        head = (f"# Barcode evaluation results\n\nMade by (photos fetched into `{args.data}` on first "
-                f"use):\n\n```\n{cmd}\n```\n\nDetector: `BarcodeDetector` {BarcodeDetector.version} "
-                f"(zxing-cpp `read_barcodes` on the grey image, default options).\n\n")
-        (HERE / "RESULTS.md").write_text(head + body + "\n")
+        C.write_results(HERE, "Barcode evaluation results", f"photos fetched into `{args.data}` on first use",
+                        cmd, f"`BarcodeDetector` {BarcodeDetector.version} (zxing-cpp `read_barcodes` on the "
+                        "grey image, default options)", body)
     return 0
 
 

@@ -179,10 +179,8 @@ def main() -> int:
     body = "\n".join(md)
     print(body)
     if args.write:
-        head = (f"# NSFW (open_nsfw) evaluation results\n\nMade by (photos fetched into "
-                f"`{args.data}` on first use):\n\n```\npython eval/nsfw/evaluate.py --write\n```\n\n"
-                f"Detector: `NsfwDetector` {NsfwDetector.version}.\n\n")
-        (HERE / "RESULTS.md").write_text(head + body + "\n")
+        C.write_results(HERE, "NSFW (open_nsfw) evaluation results", f"photos fetched into `{args.data}` on first use",
+                        "python eval/nsfw/evaluate.py --write", f"`NsfwDetector` {NsfwDetector.version}", body)
     return 0
 
 

@@ -542,11 +542,10 @@ def main() -> int:
         cmd = "python eval/ocr/evaluate.py --write"
         if args.seed or args.n_text != 150 or args.n_notext != 60:
             cmd += f" --seed {args.seed} --n-text {args.n_text} --n-notext {args.n_notext}"
-        head = (f"# OCR evaluation results\n\nMade by (data fetched into `{args.data}` on first use; "
-                f"see `evaluate.py` for what is generated):\n\n```\n{cmd}\n```\n\n"
-                f"Detector: `OcrDetector` {OcrDetector.version}, gate at {GATE_SIDE} px, OCR at "
-                f"736 px longest side.\n\n")
-        (HERE / "RESULTS.md").write_text(head + body + "\n")
+        C.write_results(HERE, "OCR evaluation results",
+                        f"data fetched into `{args.data}` on first use; see `evaluate.py` for what is generated",
+                        cmd, f"`OcrDetector` {OcrDetector.version}, gate at {GATE_SIDE} px, OCR at 736 px "
+                        "longest side", body)
     return 0
 
 
