@@ -174,3 +174,15 @@ def encrypted_member_zip() -> bytes:
         flag_at = pos + (6 if sig == b"PK\x03\x04" else 8)
         data[flag_at] |= 0x01
     return bytes(data)
+
+
+def with_members(package: bytes, members: dict[str, bytes]) -> bytes:
+    """``package`` (an Office file or any zip) with ``members`` added, as an application
+    that embeds a file or a picture would store them."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        for name, data in members.items():
+            dst.writestr(name, data)
+    return out.getvalue()

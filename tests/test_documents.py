@@ -87,6 +87,26 @@ def test_office_documents_name_their_parts(eng):
     assert (None, "body") in where(r, "harassment")
 
 
+def test_files_and_pictures_embedded_in_office_documents_are_scanned(eng):
+    inner = make.xlsx({"Contacts": [["email"], [make.EMAIL]]})
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504  # an old OLE object: not readable
+    doc = make.with_members(make.docx(["Quarterly report"]), {
+        "word/embeddings/Microsoft_Excel_Worksheet.xlsx": inner, "word/embeddings/oleObject1.bin": ole})
+    r = eng.scan(doc, name="report.docx")
+    assert where(r, "pii/email") == [(None, "embedded Microsoft_Excel_Worksheet.xlsx > sheet Contacts!A2")]
+    parts = {p.part: p for p in r.document.parts}
+    assert parts["embedded Microsoft_Excel_Worksheet.xlsx"].kind == "document"
+    assert parts["embedded oleObject1.bin"].error is not None  # reported, not silently skipped
+    assert r.error is None
+
+    deck = make.with_members(make.pptx(["Agenda"]), {"ppt/embeddings/notes.docx": make.docx([make.THREAT])})
+    assert (None, "embedded notes.docx > body") in where(eng.scan(deck, name="deck.pptx"), "harassment/threatening")
+
+    book = make.with_members(make.xlsx({"S": [["x"]]}), {"xl/media/image1.jpg": make.FACE.read_bytes()})
+    r = eng.scan(book, name="book.xlsx")
+    assert any(p.part == "image xl/media/image1.jpg" and p.faces == 1 for p in r.document.parts)
+
+
 def test_html_visible_text_and_links_not_scripts(eng):
     r = eng.scan(make.html_page(f"Write to {make.EMAIL} today"), name="page.html")
     assert r.media_type == "text/html"

@@ -433,6 +433,19 @@ def _media(z: _Zip, prefix: str, skip: set[str] | frozenset = frozenset()) -> It
                 yield Part(f"image {name}", error=exc)
 
 
+def _embedded(z: _Zip, prefix: str) -> Iterator[Part]:
+    """Files embedded in an Office document (a workbook in a report, a PDF in a deck), each
+    typed from its content and scanned like any member: a container inside is unpacked
+    under the same limits. Old OLE objects (``.bin``) are reported as not scanned."""
+    for name in z.names():
+        if name.startswith(prefix) and not name.endswith("/"):
+            label = f"embedded {posixpath.basename(name)}"
+            try:
+                yield Part(label, data=z.read(name))
+            except InputError as exc:
+                yield Part(label, error=exc)
+
+
 def _xml_part(z: _Zip, name: str, label: str, para: str, text: str, extra=None) -> Iterator[Part]:
     try:
         body = _paragraphs(z.xml(name), para, text, extra)
@@ -453,6 +466,7 @@ def _docx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             yield from _xml_part(z, name, m.group(1) + (f" {m.group(2)}" if m.group(2) else ""),
                                  _W + "p", _W + "t", extra)
     yield from _media(z, "word/media/")
+    yield from _embedded(z, "word/embeddings/")
 
 
 def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -489,6 +503,7 @@ def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 except InputError as exc:
                     yield Part(label, error=exc, page=number(name))
     yield from _media(z, "ppt/media/", done)
+    yield from _embedded(z, "ppt/embeddings/")
 
 
 def _col(ref: str) -> str:
@@ -553,6 +568,8 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             pos += len(line) + 1
         if lines:
             yield Part(label, text="\n".join(lines), regions=regions)
+    yield from _media(z, "xl/media/")
+    yield from _embedded(z, "xl/embeddings/")
 
 
 def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
