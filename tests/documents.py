@@ -25,9 +25,11 @@ def _font(size: int):
         return ImageFont.load_default(size=size)
 
 
-def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = None) -> bytes:
+def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = None,
+             link: str | None = None, comment: str | None = None) -> bytes:
     """A PDF with a text layer, one string per page (lines split on newlines); ``image`` is
-    drawn on the first page."""
+    drawn on the first page, and the first page gets a "click here" ``link`` and a sticky-note
+    ``comment`` when given."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -40,6 +42,11 @@ def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = 
             y -= 16
         if image is not None and i == 0:
             c.drawImage(str(image), 60, 300, width=240, height=320)
+        if link is not None and i == 0:
+            c.drawString(60, 200, "click here")
+            c.linkURL(link, (60, 195, 200, 212), relative=0)
+        if comment is not None and i == 0:
+            c.textAnnotation(comment, Rect=(300, 150, 400, 250))
         c.showPage()
     c.save()
     return buf.getvalue()

@@ -41,6 +41,17 @@ def test_pdf_text_per_page_and_embedded_images(eng):
     json.dumps(r.to_dict())
 
 
+def test_pdf_links_and_comments_are_read(eng):
+    """A phishing link shows "click here"; a threat can sit in a sticky note: neither is in
+    the text layer."""
+    pdf = make.text_pdf(["Your account statement is ready.", "Page two."], comment=make.THREAT,
+                        link="http://paypa1-secure-login.example/verify")
+    r = eng.scan(pdf, name="statement.pdf")
+    assert (1, "annotation 1") in where(r, "harassment/threatening")
+    assert where(r, "pii/url") == [(1, "links")]
+    assert not any(p.page == 2 and p.part != "text" and p.part != "page image" for p in r.document.parts)
+
+
 def test_pdf_page_without_text_layer_is_rendered_and_read(eng):
     r = eng.scan(make.scanned_pdf([f"Contact {make.EMAIL}", "Meeting at noon"]), name="scan.pdf")
     assert [(p.part, p.page, p.kind) for p in r.document.parts] == [("page image", 1, "image")]

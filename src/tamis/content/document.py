@@ -362,8 +362,58 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 yield Part("page image", rgb=rgb, page=number, ocr=True)
                 if text.strip():
                     yield Part("text", text=text, page=number)
+            try:
+                notes, links = _pdf_annotations(pdf, page)
+            except (pdfium.PdfiumError, ValueError, OSError, UnicodeDecodeError) as exc:
+                yield Part("annotations", page=number,
+                           error=CorruptInputError(f"{content.name}: page {number} annotations: {exc}"))
+                continue
+            for k, note in enumerate(notes, 1):  # each read alone: one note does not dilute another
+                yield Part(f"annotation {k}", text=note, page=number)
+            if links:
+                yield Part("links", text="\n".join(links), page=number)
     finally:
         pdf.close()
+
+
+#: Annotations read on one page (comments, notes, links); a page with more is cut there.
+MAX_ANNOTATIONS = 1_000
+
+
+def _pdf_annotations(pdf, page) -> tuple[list[str], list[str]]:
+    """What a page's annotations say but its text layer does not show: the text of comments,
+    sticky notes and form-like boxes, and the address behind each link (a phishing link
+    reads "click here" on the page)."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    notes, links = [], []
+    for i in range(min(raw.FPDFPage_GetAnnotCount(page.raw), MAX_ANNOTATIONS)):
+        annot = raw.FPDFPage_GetAnnot(page.raw, i)
+        if not annot:
+            continue
+        try:
+            size = raw.FPDFAnnot_GetStringValue(annot, b"Contents", None, 0)
+            if size > 2:  # UTF-16LE with a two-byte terminator
+                buf = ctypes.create_string_buffer(size)
+                raw.FPDFAnnot_GetStringValue(annot, b"Contents", ctypes.cast(buf, ctypes.POINTER(raw.FPDF_WCHAR)), size)
+                text = buf.raw[:size - 2].decode("utf-16-le", "replace").strip()
+                if text:
+                    notes.append(text)
+            link = raw.FPDFAnnot_GetLink(annot)
+            action = raw.FPDFLink_GetAction(link) if link else None
+            if action and raw.FPDFAction_GetType(action) == raw.PDFACTION_URI:
+                size = raw.FPDFAction_GetURIPath(pdf.raw, action, None, 0)
+                if size > 1:
+                    buf = ctypes.create_string_buffer(size)
+                    raw.FPDFAction_GetURIPath(pdf.raw, action, buf, size)
+                    uri = buf.raw[:size - 1].decode("latin-1").strip()
+                    if uri:
+                        links.append(uri)
+        finally:
+            raw.FPDFPage_CloseAnnot(annot)
+    return notes, links
 
 
 def _pdf_images(content: DocumentContent, page, number: int, limits: Limits) -> Iterator[Part]:
