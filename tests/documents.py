@@ -116,7 +116,8 @@ def odt(paragraphs: list[str]) -> bytes:
     body = "".join(f"<text:p>{p}</text:p>" for p in paragraphs)
     content = ('<?xml version="1.0" encoding="UTF-8"?>'
                '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+               'xmlns:xlink="http://www.w3.org/1999/xlink" office:version="1.2">'
                f"<office:body><office:text>{body}</office:text></office:body></office:document-content>")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -118,6 +118,20 @@ def test_files_and_pictures_embedded_in_office_documents_are_scanned(eng):
     assert any(p.part == "image xl/media/image1.jpg" and p.faces == 1 for p in r.document.parts)
 
 
+def test_office_hyperlink_addresses_are_read(eng):
+    url = "http://paypa1-secure-login.example/verify"
+    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId99" TargetMode="External" Target="' + url +
+            '" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"/>'
+            '</Relationships>')
+    doc = make.with_members(make.docx(["Your statement: click here"]), {"word/_rels/extra.xml.rels": rels.encode()})
+    assert where(eng.scan(doc, name="a.docx"), "pii/url") == [(None, "links")]
+    odt = make.odt([f'Your statement: <text:a xlink:href="{url}">click here</text:a>'])
+    r = eng.scan(odt, name="a.odt")
+    assert where(r, "pii/url") == [(None, "links")]
+    assert any(p.part == "body" for p in r.document.parts)
+
+
 def test_html_visible_text_and_links_not_scripts(eng):
     r = eng.scan(make.html_page(f"Write to {make.EMAIL} today"), name="page.html")
     assert r.media_type == "text/html"

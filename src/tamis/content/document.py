@@ -455,6 +455,7 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _TEXT_NS = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_XLINK = "{http://www.w3.org/1999/xlink}"
 _RASTER_EXT = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -496,6 +497,26 @@ def _embedded(z: _Zip, prefix: str) -> Iterator[Part]:
                 yield Part(label, error=exc)
 
 
+def _links(z: _Zip) -> Iterator[Part]:
+    """The addresses of an Office document's hyperlinks (its text may show only "click
+    here"): the external hyperlink targets of every relationship file, in one part."""
+    targets: list[str] = []
+    for name in z.names():
+        if not name.endswith(".rels"):
+            continue
+        try:
+            rels = z.xml(name)
+        except InputError as exc:
+            yield Part(f"links {name}", error=exc)
+            continue
+        for rel in rels:
+            target = (rel.get("Target") or "").strip()
+            if rel.get("TargetMode") == "External" and rel.get("Type", "").endswith("/hyperlink") and target:
+                targets.append(target)
+    if targets:
+        yield Part("links", text="\n".join(dict.fromkeys(targets)))
+
+
 def _xml_part(z: _Zip, name: str, label: str, para: str, text: str, extra=None) -> Iterator[Part]:
     try:
         body = _paragraphs(z.xml(name), para, text, extra)
@@ -517,6 +538,7 @@ def _docx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                                  _W + "p", _W + "t", extra)
     yield from _media(z, "word/media/")
     yield from _embedded(z, "word/embeddings/")
+    yield from _links(z)
 
 
 def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -554,6 +576,7 @@ def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                     yield Part(label, error=exc, page=number(name))
     yield from _media(z, "ppt/media/", done)
     yield from _embedded(z, "ppt/embeddings/")
+    yield from _links(z)
 
 
 def _col(ref: str) -> str:
@@ -620,6 +643,7 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             yield Part(label, text="\n".join(lines), regions=regions)
     yield from _media(z, "xl/media/")
     yield from _embedded(z, "xl/embeddings/")
+    yield from _links(z)
 
 
 def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -634,6 +658,10 @@ def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 body.append(line)
     if body:
         yield Part("body", text="\n".join(body))
+    links = [node.get(_XLINK + "href", "").strip() for node in root.iter(_TEXT_NS + "a")]
+    links = [link for link in dict.fromkeys(links) if link and not link.startswith("#")]
+    if links:
+        yield Part("links", text="\n".join(links))
     yield from _media(z, "Pictures/")
 
 
