@@ -26,7 +26,7 @@ def _font(size: int):
 
 
 def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = None,
-             link: str | None = None, comment: str | None = None) -> bytes:
+             link: str | None = None, comment: str | None = None, title: str | None = None) -> bytes:
     """A PDF with a text layer, one string per page (lines split on newlines); ``image`` is
     drawn on the first page, and the first page gets a "click here" ``link`` and a sticky-note
     ``comment`` when given."""
@@ -35,6 +35,8 @@ def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = 
 
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, encrypt=encrypt)
+    if title is not None:
+        c.setTitle(title)
     for i, text in enumerate(pages):
         y = 800
         for line in text.split("\n"):
@@ -63,11 +65,13 @@ def scanned_pdf(lines: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def docx(paragraphs: list[str], image: Path | None = None) -> bytes:
+def docx(paragraphs: list[str], image: Path | None = None, title: str | None = None) -> bytes:
     from docx import Document
     from docx.shared import Inches
 
     d = Document()
+    if title is not None:
+        d.core_properties.title = title
     for p in paragraphs:
         d.add_paragraph(p)
     if image is not None:

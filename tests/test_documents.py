@@ -132,6 +132,14 @@ def test_office_hyperlink_addresses_are_read(eng):
     assert any(p.part == "body" for p in r.document.parts)
 
 
+def test_document_titles_and_other_metadata_are_read(eng):
+    r = eng.scan(make.text_pdf(["An ordinary page of text."], title=make.THREAT), name="a.pdf")
+    assert (None, "metadata title") in where(r, "harassment/threatening")
+    r = eng.scan(make.docx(["An ordinary paragraph."], title=make.THREAT), name="a.docx")
+    assert (None, "metadata title") in where(r, "harassment/threatening")
+    assert "metadata author" in {p.part for p in r.document.parts}  # python-docx writes one
+
+
 def test_html_visible_text_and_links_not_scripts(eng):
     r = eng.scan(make.html_page(f"Write to {make.EMAIL} today"), name="page.html")
     assert r.media_type == "text/html"

@@ -322,7 +322,7 @@ def test_long_text_is_windowed_and_the_span_points_at_the_bad_part():
     text = benign + bad + " " + benign
     ws = windows(text)
     assert len(ws) > 3 and ws[0].start == 0 and ws[-1].end == len(text.rstrip())
-    # Whole sentences, each read once: the bad sentence is inside one window.
+    # Sentences, each read once: the bad sentence is inside one window.
     assert all(a.end < b.start for a, b in zip(ws, ws[1:]))
     assert any(w.start <= text.index(bad) and w.end >= text.index(bad) + len(bad) for w in ws)
     r = tamis.scan_text(text)
@@ -333,19 +333,28 @@ def test_long_text_is_windowed_and_the_span_points_at_the_bad_part():
     assert span.end - span.start < len(text) / 3
 
 
-def test_sentences_are_packed_and_a_long_sentence_is_cut_with_overlap():
-    from tamis.detectors.text_classifier import STEP_WORDS, WINDOW_WORDS, windows
+def test_each_sentence_is_read_alone_short_ones_with_the_next():
+    from tamis.detectors.text_classifier import MIN_SENTENCE_WORDS, STEP_WORDS, WINDOW_WORDS, windows
 
-    short = "The cat sat. It purred! Then it slept? "  # 8 words in three sentences
     long_sentence = " ".join(f"w{i}" for i in range(60)) + "."
-    text = short * 4 + long_sentence + " Afterwards it rained.\n\nA new paragraph starts here"
+    text = ("The cat sat on the mat today. It purred! Then it slept for a while? " + long_sentence +
+            " Afterwards it rained.\n\nA new paragraph starts here")
     parts = [text[w.start:w.end] for w in windows(text)]
-    assert parts[0] == (short * 3).strip()  # 24 words: three packs of whole sentences
-    assert parts[1] == short.strip()        # the next sentence would not fit with the long one
+    assert parts[0] == "The cat sat on the mat today."   # a sentence alone
+    assert parts[1] == "It purred! Then it slept for a while?"  # 2 words: read with the next
     cut = [p for p in parts if p.startswith("w")]
     assert len(cut) == 4 and all(len(p.split()) == WINDOW_WORDS for p in cut)
     assert cut[1].split()[0] == f"w{STEP_WORDS}" and cut[-1].endswith("w59.")
     assert parts[-1] == "Afterwards it rained.\n\nA new paragraph starts here"
+    assert all(len(p.split()) >= MIN_SENTENCE_WORDS for p in parts)
+
+
+def test_a_threat_among_harmless_sentences_is_read_on_its_own():
+    """Benign words beside a threat in the same window dilute it to nothing."""
+    filler = "The quarterly report was filed on time by the finance team. "
+    text = filler * 3 + "I will find you and kill you, you worthless piece of garbage. " + filler * 3
+    r = tamis.scan_text(text)
+    assert r.label_scores["harassment/threatening"] >= 0.5
 
 
 def test_unspaced_scripts_are_windowed_by_characters():

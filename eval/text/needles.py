@@ -1,10 +1,10 @@
 """Needles in long text: is a harmful sentence inside a long benign text still found?
 
-The text classifier reads a long text in windows of about 24 words (see
-``tamis.detectors.text_classifier.windows``). This evaluation compares the windows tamis
-uses (whole sentences packed into windows; only an over-long sentence is cut, with
-overlap) with the plain overlapping windows used before (24 words every 16 words, which
-read each word 1.5 times):
+The text classifier reads a long text sentence by sentence (see
+``tamis.detectors.text_classifier.windows``: a sentence under 6 words is read with the next,
+one over 24 words is cut into overlapping windows). This evaluation compares that with
+two ways of reading used before: whole sentences packed into windows of up to 24 words,
+and plain overlapping windows (24 words every 16 words, which read each word 1.5 times):
 
 - **Needles**: every harmful example of the hand-written validation sets
   (training/text/validation_*.jsonl, every language with spaces between words), made one
@@ -56,6 +56,36 @@ def overlapping_windows(text: str):
         if i + WINDOW_WORDS >= len(words):
             break
     return out
+
+
+def packed_windows(text: str):
+    """Whole sentences packed into windows of up to 24 words (shipped for a few hours on
+    2026-11-27, between the overlapping windows and each sentence alone)."""
+    from tamis.detectors.text_classifier import STEP_WORDS, WINDOW_WORDS, Window, _sentences, windows
+
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    if len(words) < 2 or len(text) / len(words) >= 20:
+        return windows(text)
+    if len(words) <= WINDOW_WORDS:
+        return [Window(0, len(text))]
+    spans: list[tuple[int, int]] = []
+    can_grow = False
+    for first, last in _sentences(text, words):
+        size = last - first + 1
+        if can_grow and spans[-1][1] + size <= WINDOW_WORDS:
+            spans[-1] = (spans[-1][0], spans[-1][1] + size)
+        elif size <= WINDOW_WORDS:
+            spans.append((first, size))
+            can_grow = True
+        else:
+            for i in range(first, last + 1, STEP_WORDS):
+                end = min(i + WINDOW_WORDS, last + 1)
+                start = max(first, end - WINDOW_WORDS)
+                spans.append((start, end - start))
+                if end == last + 1:
+                    break
+            can_grow = False
+    return [Window(words[start][0], words[start + size - 1][1]) for start, size in spans]
 
 
 def haystack_sentences() -> list[str]:
@@ -130,7 +160,9 @@ def main() -> None:
             plain.append(" ".join(before + after))
     rows = {}
     alone, _ = score(classifier, windows, [n for n, _, _ in cases])
-    for name, scheme in (("sentences (shipped)", windows), ("overlapping 24/16 (before)", overlapping_windows)):
+    for name, scheme in (("each sentence alone, short ones joined to the next (shipped)", windows),
+                         ("sentences packed into windows of up to 24 words", packed_windows),
+                         ("overlapping 24/16 windows (before)", overlapping_windows)):
         t = time.perf_counter()
         found_scores, n_windows = score(classifier, scheme, texts)
         seconds = time.perf_counter() - t

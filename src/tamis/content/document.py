@@ -332,6 +332,14 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
 
     pdf = _open_pdf(content.name, content.data, limits.password)
     try:
+        try:
+            info = pdf.get_metadata_dict(skip_empty=True)
+        except (pdfium.PdfiumError, ValueError, UnicodeDecodeError):
+            info = {}
+        for key in ("Title", "Subject", "Keywords", "Author"):  # each read alone, like any text
+            value = str(info.get(key, "")).strip()
+            if value:
+                yield Part(f"metadata {key.lower()}", text=value)
         n = len(pdf)
         content.pages = n
         if n > limits.max_pages:
@@ -497,6 +505,34 @@ def _embedded(z: _Zip, prefix: str) -> Iterator[Part]:
                 yield Part(label, error=exc)
 
 
+#: Metadata fields people write (not dates, software names or statistics), by local name,
+#: and what a finding calls them.
+_METADATA_FIELDS = {"title": "title", "subject": "subject", "keywords": "keywords", "keyword": "keywords",
+                    "description": "description", "creator": "author", "initial-creator": "author"}
+
+
+def _metadata(z: _Zip, name: str) -> Iterator[Part]:
+    """Title, subject, keywords, description and author of an Office (``docProps/core.xml``)
+    or OpenDocument (``meta.xml``) file, each a part of its own: text people read and can
+    abuse."""
+    if name not in z.names():
+        return
+    try:
+        root = z.xml(name)
+    except InputError as exc:
+        yield Part("metadata", error=exc)
+        return
+    fields: dict[str, list[str]] = {}
+    for node in root.iter():
+        field_name = _METADATA_FIELDS.get(node.tag.rsplit("}", 1)[-1]) if isinstance(node.tag, str) else None
+        value = (node.text or "").strip()
+        if field_name and value and value not in fields.setdefault(field_name, []):
+            fields[field_name].append(value)
+    for field_name, values in fields.items():
+        if values:
+            yield Part(f"metadata {field_name}", text="\n".join(values))
+
+
 def _links(z: _Zip) -> Iterator[Part]:
     """The addresses of an Office document's hyperlinks (its text may show only "click
     here"): the external hyperlink targets of every relationship file, in one part."""
@@ -539,6 +575,7 @@ def _docx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     yield from _media(z, "word/media/")
     yield from _embedded(z, "word/embeddings/")
     yield from _links(z)
+    yield from _metadata(z, "docProps/core.xml")
 
 
 def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -577,6 +614,7 @@ def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     yield from _media(z, "ppt/media/", done)
     yield from _embedded(z, "ppt/embeddings/")
     yield from _links(z)
+    yield from _metadata(z, "docProps/core.xml")
 
 
 def _col(ref: str) -> str:
@@ -644,6 +682,7 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     yield from _media(z, "xl/media/")
     yield from _embedded(z, "xl/embeddings/")
     yield from _links(z)
+    yield from _metadata(z, "docProps/core.xml")
 
 
 def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -663,6 +702,7 @@ def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     if links:
         yield Part("links", text="\n".join(links))
     yield from _media(z, "Pictures/")
+    yield from _metadata(z, "meta.xml")
 
 
 def _odf_text(node, extra) -> Iterator[str]:

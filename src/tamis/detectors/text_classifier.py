@@ -34,12 +34,14 @@ TEXT_HEADS = ModelFile(
     licence_weights="Apache-2.0 (trained by tamis; data licences in docs/model-cards/text.md)",
     detects="per-label heads of the text classifier")
 
-#: Window size for long texts, in words (or in characters for unspaced scripts). About a
-#: sentence or two: a harmful sentence inside a long benign text must not be averaged away
-#: (in 64-word windows it was). Whole sentences are packed into windows of up to
-#: WINDOW_WORDS; only a sentence longer than that is cut, into windows that overlap by
-#: WINDOW_WORDS - STEP_WORDS words. Unspaced scripts use overlapping character windows.
+#: How a long text is read: each sentence alone (a harmful sentence inside a long benign
+#: text must not be averaged away: in 64-word windows it was, and packing benign sentences
+#: beside it still loses a third of them, eval/text/needles.py). A sentence under
+#: MIN_SENTENCE_WORDS words is read with the next; one over WINDOW_WORDS is cut into
+#: windows that overlap by WINDOW_WORDS - STEP_WORDS words. A text of at most WINDOW_WORDS
+#: words is read whole, and unspaced scripts in overlapping character windows.
 WINDOW_WORDS, STEP_WORDS = 24, 16
+MIN_SENTENCE_WORDS = 6
 WINDOW_CHARS, STEP_CHARS = 60, 40
 #: Scores at or above this are reported as findings; every score is in ``label_scores``.
 REPORT_FROM = 0.1
@@ -66,32 +68,32 @@ _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
 def windows(text: str) -> list[Window]:
-    """Windows covering ``text``: whole sentences packed up to :data:`WINDOW_WORDS` words
-    (one window for a short text), a longer sentence cut into overlapping windows, and
-    overlapping character windows for unspaced scripts."""
+    """Windows covering ``text``: one for a short text; each sentence of a longer one (short
+    sentences joined to the next, a long one cut into overlapping windows); overlapping
+    character windows for unspaced scripts."""
     words = [m.span() for m in re.finditer(r"\S+", text)]
     spaced = len(words) >= 2 and len(text) / max(len(words), 1) < 20
     if spaced:
         if len(words) <= WINDOW_WORDS:
             return [Window(0, len(text))]
-        spans: list[tuple[int, int]] = []  # (first word, number of words)
-        can_grow = False  # whether the last window may take the next sentence too
+        spans: list[tuple[int, int]] = []  # (first word, last word)
+        waiting: int | None = None  # the first word of short sentences not read yet
         for first, last in _sentences(text, words):
-            size = last - first + 1
-            if can_grow and spans[-1][1] + size <= WINDOW_WORDS:
-                spans[-1] = (spans[-1][0], spans[-1][1] + size)
-            elif size <= WINDOW_WORDS:
-                spans.append((first, size))
-                can_grow = True
+            if waiting is not None:
+                first, waiting = waiting, None
+            if last - first + 1 < MIN_SENTENCE_WORDS:
+                waiting = first
+            elif last - first + 1 <= WINDOW_WORDS:
+                spans.append((first, last))
             else:
                 for i in range(first, last + 1, STEP_WORDS):
                     end = min(i + WINDOW_WORDS, last + 1)
-                    start = max(first, end - WINDOW_WORDS)
-                    spans.append((start, end - start))
+                    spans.append((max(first, end - WINDOW_WORDS), end - 1))
                     if end == last + 1:
                         break
-                can_grow = False
-        return [Window(words[start][0], words[start + size - 1][1]) for start, size in spans]
+        if waiting is not None:
+            spans.append((waiting, len(words) - 1))
+        return [Window(words[first][0], words[last][1]) for first, last in spans]
     if len(text) <= WINDOW_CHARS:
         return [Window(0, len(text))]
     return [Window(i, min(i + WINDOW_CHARS, len(text)))
