@@ -26,7 +26,8 @@ def _font(size: int):
 
 
 def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = None,
-             link: str | None = None, comment: str | None = None, title: str | None = None) -> bytes:
+             link: str | None = None, comment: str | None = None, title: str | None = None,
+             field: str | None = None) -> bytes:
     """A PDF with a text layer, one string per page (lines split on newlines); ``image`` is
     drawn on the first page, and the first page gets a "click here" ``link`` and a sticky-note
     ``comment`` when given."""
@@ -49,6 +50,8 @@ def text_pdf(pages: list[str], image: Path | None = None, encrypt: str | None = 
             c.linkURL(link, (60, 195, 200, 212), relative=0)
         if comment is not None and i == 0:
             c.textAnnotation(comment, Rect=(300, 150, 400, 250))
+        if field is not None and i == 0:
+            c.acroForm.textfield(name="comments", x=60, y=100, width=400, height=30, value=field)
         c.showPage()
     c.save()
     return buf.getvalue()

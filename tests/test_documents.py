@@ -41,13 +41,14 @@ def test_pdf_text_per_page_and_embedded_images(eng):
     json.dumps(r.to_dict())
 
 
-def test_pdf_links_and_comments_are_read(eng):
-    """A phishing link shows "click here"; a threat can sit in a sticky note: neither is in
-    the text layer."""
+def test_pdf_links_comments_and_form_fields_are_read(eng):
+    """A phishing link shows "click here"; a threat can sit in a sticky note or a form
+    field: none of them is in the text layer."""
     pdf = make.text_pdf(["Your account statement is ready.", "Page two."], comment=make.THREAT,
-                        link="http://paypa1-secure-login.example/verify")
+                        link="http://paypa1-secure-login.example/verify", field=f"Contact {make.EMAIL}")
     r = eng.scan(pdf, name="statement.pdf")
     assert (1, "annotation 1") in where(r, "harassment/threatening")
+    assert where(r, "pii/email") == [(1, "field 1")]  # typed into a form field
     assert where(r, "pii/url") == [(1, "links")]
     assert not any(p.page == 2 and p.part != "text" and p.part != "page image" for p in r.document.parts)
 

@@ -333,6 +333,10 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     pdf = _open_pdf(content.name, content.data, limits.password)
     try:
         try:
+            pdf.init_forms()  # before any page is loaded: lets form fields' values be read
+        except (pdfium.PdfiumError, ValueError):
+            pass
+        try:
             info = pdf.get_metadata_dict(skip_empty=True)
         except (pdfium.PdfiumError, ValueError, UnicodeDecodeError):
             info = {}
@@ -376,8 +380,8 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 yield Part("annotations", page=number,
                            error=CorruptInputError(f"{content.name}: page {number} annotations: {exc}"))
                 continue
-            for k, note in enumerate(notes, 1):  # each read alone: one note does not dilute another
-                yield Part(f"annotation {k}", text=note, page=number)
+            for label, note in notes:  # each read alone: one note does not dilute another
+                yield Part(label, text=note, page=number)
             if links:
                 yield Part("links", text="\n".join(links), page=number)
     finally:
@@ -388,27 +392,38 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
 MAX_ANNOTATIONS = 1_000
 
 
-def _pdf_annotations(pdf, page) -> tuple[list[str], list[str]]:
-    """What a page's annotations say but its text layer does not show: the text of comments,
-    sticky notes and form-like boxes, and the address behind each link (a phishing link
-    reads "click here" on the page)."""
+def _pdf_annotations(pdf, page) -> tuple[list[tuple[str, str]], list[str]]:
+    """What a page's annotations hold but its text layer does not show: the text of each
+    comment or note (``annotation N``), the value typed into each form field (``field N``),
+    and the address behind each link (a phishing link reads "click here" on the page)."""
     import ctypes
 
     import pypdfium2.raw as raw
 
-    notes, links = [], []
+    def utf16(getter) -> str:
+        size = getter(None, 0)
+        if size <= 2:  # UTF-16LE with a two-byte terminator
+            return ""
+        buf = ctypes.create_string_buffer(size)
+        getter(ctypes.cast(buf, ctypes.POINTER(raw.FPDF_WCHAR)), size)
+        return buf.raw[:size - 2].decode("utf-16-le", "replace").strip()
+
+    form = pdf.formenv.raw if getattr(pdf, "formenv", None) is not None else None
+    notes: list[tuple[str, str]] = []
+    links: list[str] = []
+    counts = {"annotation": 0, "field": 0}
     for i in range(min(raw.FPDFPage_GetAnnotCount(page.raw), MAX_ANNOTATIONS)):
         annot = raw.FPDFPage_GetAnnot(page.raw, i)
         if not annot:
             continue
         try:
-            size = raw.FPDFAnnot_GetStringValue(annot, b"Contents", None, 0)
-            if size > 2:  # UTF-16LE with a two-byte terminator
-                buf = ctypes.create_string_buffer(size)
-                raw.FPDFAnnot_GetStringValue(annot, b"Contents", ctypes.cast(buf, ctypes.POINTER(raw.FPDF_WCHAR)), size)
-                text = buf.raw[:size - 2].decode("utf-16-le", "replace").strip()
+            found = [("annotation", utf16(lambda b, n, a=annot: raw.FPDFAnnot_GetStringValue(a, b"Contents", b, n)))]
+            if form is not None and raw.FPDFAnnot_GetSubtype(annot) == raw.FPDF_ANNOT_WIDGET:
+                found.append(("field", utf16(lambda b, n, a=annot: raw.FPDFAnnot_GetFormFieldValue(form, a, b, n))))
+            for kind, text in found:
                 if text:
-                    notes.append(text)
+                    counts[kind] += 1
+                    notes.append((f"{kind} {counts[kind]}", text))
             link = raw.FPDFAnnot_GetLink(annot)
             action = raw.FPDFLink_GetAction(link) if link else None
             if action and raw.FPDFAction_GetType(action) == raw.PDFACTION_URI:
