@@ -108,7 +108,8 @@ def test_files_and_pictures_embedded_in_office_documents_are_scanned(eng):
     assert where(r, "pii/email") == [(None, "embedded Microsoft_Excel_Worksheet.xlsx > sheet Contacts!A2")]
     parts = {p.part: p for p in r.document.parts}
     assert parts["embedded Microsoft_Excel_Worksheet.xlsx"].kind == "document"
-    assert parts["embedded oleObject1.bin"].error is not None  # reported, not silently skipped
+    ole_error = parts["embedded oleObject1.bin"].error  # reported, not silently skipped
+    assert ole_error["code"] == "unsupported_format" and "legacy Office" in ole_error["message"]
     assert r.error is None
 
     deck = make.with_members(make.pptx(["Agenda"]), {"ppt/embeddings/notes.docx": make.docx([make.THREAT])})

@@ -24,6 +24,8 @@ def sniff(data: bytes) -> Sniffed:
     head = data[:64]
     if head.startswith(b"\xff\xd8\xff"):
         return Sniffed("image", "image/jpeg")
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return Sniffed("ole", "application/x-ole-storage")  # legacy .doc/.xls/.ppt, OLE objects
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return Sniffed("image", "image/png")
     if head[:6] in (b"GIF87a", b"GIF89a"):

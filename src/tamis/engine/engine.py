@@ -55,6 +55,12 @@ SUPPORTED_KINDS = {"image", "text", "video", "document", "archive"}
 #: Kinds that are containers: analysed part by part, not by the detectors directly.
 CONTAINERS = {"video", "document", "archive"}
 #: Detectors run in the second thread when a batch is analysed in parallel.
+#: What to tell people about a format tamis recognises but does not scan.
+_NOT_SCANNED_HINTS = {
+    "ole": ": a legacy Office file (.doc, .xls, .ppt) or an embedded OLE object; save it as DOCX, "
+           "XLSX or PPTX to scan it",
+}
+
 HEAVY_DETECTORS = {"nsfw", "nudity", "barcodes"}
 
 
@@ -125,9 +131,10 @@ class Engine:
                 raise UnsupportedFormatError(
                     f"{name}: not a recognised image, video, document, archive or UTF-8 text "
                     f"({_why_not_text(data)})")
+            hint = _NOT_SCANNED_HINTS.get(sniffed.kind, "")
             raise UnsupportedFormatError(
                 f"{name}: {sniffed.media_type} ({sniffed.kind}) is recognised but this version "
-                f"of tamis does not scan it")
+                f"of tamis does not scan it{hint}")
         if sniffed.kind == "text":
             return load_text(name, data, self.settings.max_text_chars)
         if sniffed.kind == "video":
