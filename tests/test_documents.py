@@ -151,6 +151,19 @@ def test_html_visible_text_and_links_not_scripts(eng):
     assert body.size < 80  # the script and the style are not text
 
 
+def test_pictures_written_into_html_are_scanned(eng):
+    import base64
+
+    face = base64.b64encode(make.FACE.read_bytes()).decode()
+    page = (f'<html><body><p>Our team</p><img src="data:image/jpeg;base64,{face}" alt="team">'
+            '<img src="data:image/png;base64,@@not base64@@"><img src="data:image/svg+xml,%3Csvg%3E"></body></html>')
+    r = eng.scan(page.encode(), name="team.html")
+    parts = {p.part: p for p in r.document.parts}
+    assert parts["picture 1"].kind == "image" and parts["picture 1"].faces == 1
+    assert parts["picture 2"].error is not None  # reported, the page still scanned
+    assert "picture 3" not in parts and r.error is None
+
+
 def test_email_body_headers_and_attachments_recursively(eng):
     inner = make.docx([make.THREAT])
     data = make.eml(f"see attached, {make.EMAIL}", [

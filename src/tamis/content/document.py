@@ -747,10 +747,10 @@ _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "sec
 _HIDDEN = {"script", "style", "noscript", "template", "head"}
 
 
-def html_text(markup: str) -> tuple[str, list[str]]:
+def html_text(markup: str) -> tuple[str, list[str], list[str]]:
     """The visible text of an HTML page (scripts, styles and the head left out, except its
-    title) and its links. libxml2's parser: linear time, no network, malformed markup
-    recovered."""
+    title), its links, and the pictures written into it (``data:image/...`` addresses).
+    libxml2's parser: linear time, no network, malformed markup recovered."""
     from lxml import etree
 
     parser = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
@@ -759,9 +759,10 @@ def html_text(markup: str) -> tuple[str, list[str]]:
     except (etree.LxmlError, ValueError):
         root = None
     if root is None:
-        return "", []
+        return "", [], []
     out: list[str] = []
     links: list[str] = []
+    pictures: list[str] = []
     hidden = 0
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
@@ -771,6 +772,8 @@ def html_text(markup: str) -> tuple[str, list[str]]:
             for key, value in el.attrib.items():
                 if key in ("href", "src") and value and re.match(r"(?i)(https?:|mailto:|tel:)", value):
                     links.append(value)
+                elif key == "src" and value[:11].lower() == "data:image/":
+                    pictures.append(value)
                 elif key in ("alt", "title") and value.strip() and hidden == 0:
                     out.append(f" {value} ")
             if tag in _HIDDEN:
@@ -786,7 +789,37 @@ def html_text(markup: str) -> tuple[str, list[str]]:
                 out.append(el.tail)
     text = re.sub(r"[ \t\r\f\v]+", " ", "".join(out))
     text = "\n".join(line.strip() for line in text.split("\n") if line.strip())
-    return text, list(dict.fromkeys(links))
+    return text, list(dict.fromkeys(links)), list(dict.fromkeys(pictures))
+
+
+#: Pictures written into one HTML page or body (``data:`` addresses) that are scanned.
+MAX_HTML_PICTURES = 50
+
+
+def _data_pictures(content: DocumentContent, limits: Limits, pictures: list[str]) -> Iterator[Part]:
+    """The pictures of ``data:image/...;base64,`` addresses, decoded within the member and
+    scan limits."""
+    import base64
+    import binascii
+
+    if len(pictures) > MAX_HTML_PICTURES:
+        content.notes.append(f"only the first {MAX_HTML_PICTURES} pictures written into the page were scanned")
+    for k, uri in enumerate(pictures[:MAX_HTML_PICTURES], 1):
+        label = f"picture {k}"
+        head, _, payload = uri.partition(",")
+        if ";base64" not in head.lower():
+            continue  # percent-encoded (SVG, in practice): not a raster picture
+        size = len(payload) * 3 // 4
+        if size > limits.max_member_bytes or size > limits.max_unpacked_bytes - content.budget.bytes:
+            yield Part(label, error=TooLargeError(f"{content.name}: {label}: {size:,} bytes is over the limits"))
+            continue
+        try:
+            data = base64.b64decode("".join(payload.split()), validate=False)
+        except (binascii.Error, ValueError) as exc:
+            yield Part(label, error=CorruptInputError(f"{content.name}: {label}: bad base64 ({exc})"))
+            continue
+        content.budget.bytes += len(data)
+        yield Part(label, data=data)
 
 
 def _html(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -795,11 +828,12 @@ def _html(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         content.notes.append(f"only the first {MAX_HTML_BYTES:,} bytes of the page were read")
         data = data[:MAX_HTML_BYTES]
     markup = data.decode("utf-8", "replace")
-    text, links = html_text(markup)
+    text, links, pictures = html_text(markup)
     if text:
         yield Part("body", text=text)
     if links:
         yield Part("links", text="\n".join(links))
+    yield from _data_pictures(content, limits, pictures)
 
 
 def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -838,9 +872,11 @@ def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             body = payload.decode(charset, "replace")
         except LookupError:
             body = payload.decode("utf-8", "replace")
+        pictures: list[str] = []
         if ctype == "text/html":
-            body, links = html_text(body)
+            body, links, pictures = html_text(body)
             if links:
                 body += "\n" + "\n".join(links)
         if body.strip():
             yield Part("body", text=body)
+        yield from _data_pictures(content, limits, pictures)
