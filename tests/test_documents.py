@@ -47,10 +47,34 @@ def test_pdf_links_comments_and_form_fields_are_read(eng):
     pdf = make.text_pdf(["Your account statement is ready.", "Page two."], comment=make.THREAT,
                         link="http://paypa1-secure-login.example/verify", field=f"Contact {make.EMAIL}")
     r = eng.scan(pdf, name="statement.pdf")
-    assert (1, "annotation 1") in where(r, "harassment/threatening")
-    assert where(r, "pii/email") == [(1, "field 1")]  # typed into a form field
+    assert (1, "annotations") in where(r, "harassment/threatening")
+    assert where(r, "pii/email") == [(1, "fields")]  # typed into a form field
     assert where(r, "pii/url") == [(1, "links")]
     assert not any(p.page == 2 and p.part != "text" and p.part != "page image" for p in r.document.parts)
+
+
+def test_pdf_annotations_are_bounded_and_survive_a_page_that_cannot_be_rendered(eng):
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(60, 800, "Form")  # under 20 characters: the page is rendered for OCR
+    for i in range(300):  # many notes with one text: read once
+        c.textAnnotation(make.THREAT, Rect=(60, 100 + i, 200, 150 + i))
+    c.textAnnotation("x" * 30_000, Rect=(300, 100, 400, 150))  # over the string limit
+    c.acroForm.checkbox(name="agree", x=60, y=700, size=20)  # ticks are not text
+    c.save()
+    broken = buf.getvalue().replace(b"/MediaBox [ 0 0 595.2756 841.8898 ]", b"/MediaBox [ 0 0 100000000 0.00001 ]")
+    for data in (buf.getvalue(), broken):
+        r = eng.scan(data, name="notes.pdf")
+        parts = [(p.part, p.error["code"] if p.error else None) for p in r.document.parts]
+        assert ("annotations", "too_large") in parts and ("annotations", None) in parts
+        assert not any(p == "fields" for p, _ in parts)
+        assert where(r, "harassment/threatening") == [(1, "annotations")]
+    assert ("page image", "corrupt_input") in [(p.part, p.error["code"] if p.error else None)
+                                               for p in eng.scan(broken, name="n.pdf").document.parts]
 
 
 def test_pdf_page_without_text_layer_is_rendered_and_read(eng):
@@ -162,6 +186,33 @@ def test_pictures_written_into_html_are_scanned(eng):
     assert parts["picture 1"].kind == "image" and parts["picture 1"].faces == 1
     assert parts["picture 2"].error is not None  # reported, the page still scanned
     assert "picture 3" not in parts and r.error is None
+
+
+def test_a_picture_of_several_megabytes_does_not_cut_the_page_short(eng):
+    import base64
+    import os
+
+    blob = base64.b64encode(os.urandom(8_300_000)).decode()  # an 11 MB address
+    page = f'<html><body><p>Before</p><img src="data:image/png;base64,{blob}"><p>Write to {make.EMAIL}</p></body></html>'
+    r = eng.scan(page.encode(), name="big.html")
+    assert where(r, "pii/email") == [(None, "body")]
+    assert "picture 1" in {p.part for p in r.document.parts}
+
+
+def test_a_broken_workbook_index_still_leaves_pictures_and_files_scanned(eng):
+    book = make.xlsx({"S": [["x"]]})
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = b"<Relationships" if info.filename == "xl/_rels/workbook.xml.rels" else src.read(info)
+            dst.writestr(info, data)
+    broken = make.with_members(out.getvalue(), {"xl/embeddings/note.docx": make.docx([make.THREAT])})
+    r = eng.scan(broken, name="book.xlsx")
+    assert (None, "embedded note.docx > body") in where(r, "harassment/threatening")
+    assert any(p.part == "workbook" and p.error for p in r.document.parts)
 
 
 def test_email_body_headers_and_attachments_recursively(eng):

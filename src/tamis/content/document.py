@@ -329,6 +329,7 @@ def _open_pdf(name: str, data: bytes, password: str | None):
 
 def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
 
     pdf = _open_pdf(content.name, content.data, limits.password)
     try:
@@ -336,16 +337,16 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             pdf.init_forms()  # before any page is loaded: lets form fields' values be read
         except (pdfium.PdfiumError, ValueError):
             pass
-        try:
-            info = pdf.get_metadata_dict(skip_empty=True)
-        except (pdfium.PdfiumError, ValueError, UnicodeDecodeError):
-            info = {}
         for key in ("Title", "Subject", "Keywords", "Author"):  # each read alone, like any text
-            value = str(info.get(key, "")).strip()
-            if value:
+            value = _pdf_text(lambda b, n, k=key: raw.FPDF_GetMetaText(pdf.raw, k.encode(), b, n),
+                              content, limits)
+            if isinstance(value, TamisError):
+                yield Part(f"metadata {key.lower()}", error=value)
+            elif value:
                 yield Part(f"metadata {key.lower()}", text=value)
         n = len(pdf)
         content.pages = n
+        seen: dict[str, None] = {}  # annotation texts read so far: many annotations can share one
         if n > limits.max_pages:
             content.notes.append(f"only the first {limits.max_pages:,} of {n:,} pages were scanned")
         for i in range(min(n, limits.max_pages)):
@@ -368,75 +369,114 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                         scale = (limits.max_pixels / max(1.0, w * h)) ** 0.5
                     rgb = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
                 except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as exc:
+                    rgb = None
                     yield Part("page image", page=number,
                                error=CorruptInputError(f"{content.name}: page {number} cannot be rendered ({exc})"))
-                    continue
-                yield Part("page image", rgb=rgb, page=number, ocr=True)
+                if rgb is not None:
+                    yield Part("page image", rgb=rgb, page=number, ocr=True)
                 if text.strip():
                     yield Part("text", text=text, page=number)
             try:
-                notes, links = _pdf_annotations(pdf, page)
-            except (pdfium.PdfiumError, ValueError, OSError, UnicodeDecodeError) as exc:
+                yield from _pdf_annotations(content, limits, pdf, page, number, seen)
+            except (pdfium.PdfiumError, ValueError, OSError) as exc:
                 yield Part("annotations", page=number,
                            error=CorruptInputError(f"{content.name}: page {number} annotations: {exc}"))
-                continue
-            for label, note in notes:  # each read alone: one note does not dilute another
-                yield Part(label, text=note, page=number)
-            if links:
-                yield Part("links", text="\n".join(links), page=number)
     finally:
         pdf.close()
 
 
-#: Annotations read on one page (comments, notes, links); a page with more is cut there.
+#: Annotations read on one page (comments, notes, fields, links); a page with more is cut there.
 MAX_ANNOTATIONS = 1_000
+#: The longest comment, field value or metadata value read; a longer one is a failed part.
+MAX_PDF_STRING_CHARS = 20_000
+_REFUSED = "\x00refused"  # in ``seen``: a string was over the limit, stop reading annotations
 
 
-def _pdf_annotations(pdf, page) -> tuple[list[tuple[str, str]], list[str]]:
-    """What a page's annotations hold but its text layer does not show: the text of each
-    comment or note (``annotation N``), the value typed into each form field (``field N``),
-    and the address behind each link (a phishing link reads "click here" on the page)."""
+def _pdf_text(getter, content: DocumentContent, limits: Limits) -> str | TamisError:
+    """A UTF-16 string from PDFium through ``getter(buffer, size)``: its size is asked first,
+    so an over-long one is refused before any memory is taken for it; what is read counts
+    against the scan's unpacking budget."""
     import ctypes
 
     import pypdfium2.raw as raw
 
-    def utf16(getter) -> str:
-        size = getter(None, 0)
-        if size <= 2:  # UTF-16LE with a two-byte terminator
-            return ""
-        buf = ctypes.create_string_buffer(size)
-        getter(ctypes.cast(buf, ctypes.POINTER(raw.FPDF_WCHAR)), size)
-        return buf.raw[:size - 2].decode("utf-16-le", "replace").strip()
+    size = getter(None, 0)  # bytes, with a two-byte terminator
+    if size <= 2:
+        return ""
+    chars = size // 2 - 1
+    if chars > MAX_PDF_STRING_CHARS:
+        return TooLargeError(f"{content.name}: a string of {chars:,} characters is over the limit of "
+                             f"{MAX_PDF_STRING_CHARS:,}")
+    if size > limits.max_unpacked_bytes - content.budget.bytes:
+        return ArchiveBombError(f"{content.name}: reading its strings would pass {limits.max_unpacked_bytes:,} "
+                                "bytes for this scan")
+    content.budget.bytes += size
+    buf = ctypes.create_string_buffer(size)
+    getter(ctypes.cast(buf, ctypes.POINTER(raw.FPDF_WCHAR)), size)
+    return buf.raw[:size - 2].decode("utf-16-le", "replace").replace("\x00", "").strip()
+
+
+def _pdf_annotations(content: DocumentContent, limits: Limits, pdf, page, number: int,
+                     seen: dict[str, None]) -> Iterator[Part]:
+    """What a page's annotations hold but its text layer does not show: the text of its
+    comments and notes (one ``annotations`` part), the values typed into its text and choice
+    form fields (``fields``), and the addresses behind its links (``links``: a phishing link
+    reads "click here" on the page). A text already read in the document (``seen``) is not
+    read again. A string over MAX_PDF_STRING_CHARS is a failed part, and no annotation of
+    the document is read after it: PDFium works out a string's whole length before saying
+    it, so a small file repeating a huge note could keep it busy for minutes."""
+    if _REFUSED in seen:
+        return
+    import ctypes
+
+    import pypdfium2.raw as raw
 
     form = pdf.formenv.raw if getattr(pdf, "formenv", None) is not None else None
-    notes: list[tuple[str, str]] = []
-    links: list[str] = []
-    counts = {"annotation": 0, "field": 0}
+    text_fields = {raw.FPDF_FORMFIELD_TEXTFIELD, raw.FPDF_FORMFIELD_COMBOBOX, raw.FPDF_FORMFIELD_LISTBOX}
+    found: dict[str, dict[str, None]] = {"annotations": {}, "fields": {}, "links": {}}
+    errors: list[TamisError] = []
     for i in range(min(raw.FPDFPage_GetAnnotCount(page.raw), MAX_ANNOTATIONS)):
         annot = raw.FPDFPage_GetAnnot(page.raw, i)
         if not annot:
             continue
         try:
-            found = [("annotation", utf16(lambda b, n, a=annot: raw.FPDFAnnot_GetStringValue(a, b"Contents", b, n)))]
-            if form is not None and raw.FPDFAnnot_GetSubtype(annot) == raw.FPDF_ANNOT_WIDGET:
-                found.append(("field", utf16(lambda b, n, a=annot: raw.FPDFAnnot_GetFormFieldValue(form, a, b, n))))
-            for kind, text in found:
-                if text:
-                    counts[kind] += 1
-                    notes.append((f"{kind} {counts[kind]}", text))
+            texts = [("annotations", _pdf_text(
+                lambda b, n, a=annot: raw.FPDFAnnot_GetStringValue(a, b"Contents", b, n), content, limits))]
+            if (form is not None and raw.FPDFAnnot_GetSubtype(annot) == raw.FPDF_ANNOT_WIDGET
+                    and raw.FPDFAnnot_GetFormFieldType(form, annot) in text_fields):
+                texts.append(("fields", _pdf_text(
+                    lambda b, n, a=annot: raw.FPDFAnnot_GetFormFieldValue(form, a, b, n), content, limits)))
             link = raw.FPDFAnnot_GetLink(annot)
             action = raw.FPDFLink_GetAction(link) if link else None
             if action and raw.FPDFAction_GetType(action) == raw.PDFACTION_URI:
                 size = raw.FPDFAction_GetURIPath(pdf.raw, action, None, 0)
-                if size > 1:
+                if 1 < size <= MAX_PDF_STRING_CHARS:
                     buf = ctypes.create_string_buffer(size)
                     raw.FPDFAction_GetURIPath(pdf.raw, action, buf, size)
-                    uri = buf.raw[:size - 1].decode("latin-1").strip()
-                    if uri:
-                        links.append(uri)
+                    uri = buf.raw[:size - 1]
+                    try:
+                        texts.append(("links", uri.decode("utf-8")))
+                    except UnicodeDecodeError:
+                        texts.append(("links", uri.decode("latin-1")))
         finally:
             raw.FPDFPage_CloseAnnot(annot)
-    return notes, links
+        for kind, text in texts:
+            if isinstance(text, TamisError):
+                errors.append(text)
+            elif text.strip() and text.strip() not in seen:
+                seen[text.strip()] = None
+                found[kind][text.strip()] = None
+        if errors:
+            seen[_REFUSED] = None
+            content.notes.append(f"page {number}: an annotation over {MAX_PDF_STRING_CHARS:,} characters; "
+                                 "the document's other annotations were not read")
+            break
+    for error in {str(e): e for e in errors}.values():
+        yield Part("annotations", page=number, error=error)
+    # Comments and fields are separated by blank lines: each is read as a sentence of its own.
+    for kind, joiner in (("annotations", "\n\n"), ("fields", "\n\n"), ("links", "\n")):
+        if found[kind]:
+            yield Part(kind, text=joiner.join(found[kind]), page=number)
 
 
 def _pdf_images(content: DocumentContent, page, number: int, limits: Limits) -> Iterator[Part]:
@@ -526,6 +566,10 @@ _METADATA_FIELDS = {"title": "title", "subject": "subject", "keywords": "keyword
                     "description": "description", "creator": "author", "initial-creator": "author"}
 
 
+#: Values kept per metadata field (a real file has one or two).
+MAX_METADATA_VALUES = 20
+
+
 def _metadata(z: _Zip, name: str) -> Iterator[Part]:
     """Title, subject, keywords, description and author of an Office (``docProps/core.xml``)
     or OpenDocument (``meta.xml``) file, each a part of its own: text people read and can
@@ -537,15 +581,16 @@ def _metadata(z: _Zip, name: str) -> Iterator[Part]:
     except InputError as exc:
         yield Part("metadata", error=exc)
         return
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, dict[str, None]] = {}
     for node in root.iter():
         field_name = _METADATA_FIELDS.get(node.tag.rsplit("}", 1)[-1]) if isinstance(node.tag, str) else None
         value = (node.text or "").strip()
-        if field_name and value and value not in fields.setdefault(field_name, []):
-            fields[field_name].append(value)
+        if field_name and value:
+            values = fields.setdefault(field_name, {})
+            if len(values) < MAX_METADATA_VALUES:
+                values[value] = None
     for field_name, values in fields.items():
-        if values:
-            yield Part(f"metadata {field_name}", text="\n".join(values))
+        yield Part(f"metadata {field_name}", text="\n\n".join(values))
 
 
 def _links(z: _Zip) -> Iterator[Part]:
@@ -652,8 +697,8 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             target = target.lstrip("/")
             sheets.append((s.get("name") or "?", target if target.startswith("xl/") else "xl/" + target))
     except InputError as exc:
-        yield Part("workbook", error=exc)
-        return
+        yield Part("workbook", error=exc)  # no sheets, but the pictures, files and links below
+        sheets = []
     content.pages = len(sheets)
     for sheet, path in sheets:
         label = f"sheet {sheet}"
@@ -753,7 +798,11 @@ def html_text(markup: str) -> tuple[str, list[str], list[str]]:
     libxml2's parser: linear time, no network, malformed markup recovered."""
     from lxml import etree
 
-    parser = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
+    # huge_tree: pictures written into the page can be attributes of several MB, which
+    # libxml2 otherwise stops at, dropping the rest of the page (the input is capped at
+    # MAX_HTML_BYTES before this, and the walk below is iterative).
+    parser = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True,
+                              huge_tree=True)
     try:
         root = etree.fromstring(markup.encode("utf-8", "replace"), parser)
     except (etree.LxmlError, ValueError):
@@ -796,7 +845,7 @@ def html_text(markup: str) -> tuple[str, list[str], list[str]]:
 MAX_HTML_PICTURES = 50
 
 
-def _data_pictures(content: DocumentContent, limits: Limits, pictures: list[str]) -> Iterator[Part]:
+def _data_pictures(content: DocumentContent, limits: Limits, pictures: list[str], first: int = 1) -> Iterator[Part]:
     """The pictures of ``data:image/...;base64,`` addresses, decoded within the member and
     scan limits."""
     import base64
@@ -804,7 +853,7 @@ def _data_pictures(content: DocumentContent, limits: Limits, pictures: list[str]
 
     if len(pictures) > MAX_HTML_PICTURES:
         content.notes.append(f"only the first {MAX_HTML_PICTURES} pictures written into the page were scanned")
-    for k, uri in enumerate(pictures[:MAX_HTML_PICTURES], 1):
+    for k, uri in enumerate(pictures[:MAX_HTML_PICTURES], first):
         label = f"picture {k}"
         head, _, payload = uri.partition(",")
         if ";base64" not in head.lower():
@@ -814,7 +863,7 @@ def _data_pictures(content: DocumentContent, limits: Limits, pictures: list[str]
             yield Part(label, error=TooLargeError(f"{content.name}: {label}: {size:,} bytes is over the limits"))
             continue
         try:
-            data = base64.b64decode("".join(payload.split()), validate=False)
+            data = base64.b64decode("".join(payload.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             yield Part(label, error=CorruptInputError(f"{content.name}: {label}: bad base64 ({exc})"))
             continue
@@ -844,7 +893,7 @@ def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     head = "\n".join(f"{k}: {msg.get(k)}" for k in ("From", "To", "Reply-To", "Subject") if msg.get(k))
     if head:
         yield Part("headers", text=head)
-    count = 0
+    count = pictures_seen = 0
     for part in msg.walk():
         if part.is_multipart():
             continue
@@ -879,4 +928,5 @@ def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 body += "\n" + "\n".join(links)
         if body.strip():
             yield Part("body", text=body)
-        yield from _data_pictures(content, limits, pictures)
+        yield from _data_pictures(content, limits, pictures, first=pictures_seen + 1)
+        pictures_seen += len(pictures)
