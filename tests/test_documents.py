@@ -193,7 +193,8 @@ def test_a_picture_of_several_megabytes_does_not_cut_the_page_short(eng):
     import os
 
     blob = base64.b64encode(os.urandom(8_300_000)).decode()  # an 11 MB address
-    page = f'<html><body><p>Before</p><img src="data:image/png;base64,{blob}"><p>Write to {make.EMAIL}</p></body></html>'
+    page = (f'<html><body><p>Before</p><img src="data:image/png;base64,{blob}">'
+            f'<p>Write to {make.EMAIL}</p></body></html>')
     r = eng.scan(page.encode(), name="big.html")
     assert where(r, "pii/email") == [(None, "body")]
     assert "picture 1" in {p.part for p in r.document.parts}

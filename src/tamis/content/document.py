@@ -613,6 +613,16 @@ def _links(z: _Zip) -> Iterator[Part]:
         yield Part("links", text="\n".join(dict.fromkeys(targets)))
 
 
+def _package_extras(z: _Zip, folder: str, shown: set[str] | frozenset = frozenset()) -> Iterator[Part]:
+    """What every Office package holds beside its text, under ``folder`` (``word/``, ``ppt/``,
+    ``xl/``): pictures (less those ``shown`` already), embedded files, hyperlink addresses
+    and metadata."""
+    yield from _media(z, folder + "media/", shown)
+    yield from _embedded(z, folder + "embeddings/")
+    yield from _links(z)
+    yield from _metadata(z, "docProps/core.xml")
+
+
 def _xml_part(z: _Zip, name: str, label: str, para: str, text: str, extra=None) -> Iterator[Part]:
     try:
         body = _paragraphs(z.xml(name), para, text, extra)
@@ -632,10 +642,7 @@ def _docx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         if m:
             yield from _xml_part(z, name, m.group(1) + (f" {m.group(2)}" if m.group(2) else ""),
                                  _W + "p", _W + "t", extra)
-    yield from _media(z, "word/media/")
-    yield from _embedded(z, "word/embeddings/")
-    yield from _links(z)
-    yield from _metadata(z, "docProps/core.xml")
+    yield from _package_extras(z, "word/")
 
 
 def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -671,10 +678,7 @@ def _pptx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                     yield Part(label, data=z.read(media), page=number(name))
                 except InputError as exc:
                     yield Part(label, error=exc, page=number(name))
-    yield from _media(z, "ppt/media/", done)
-    yield from _embedded(z, "ppt/embeddings/")
-    yield from _links(z)
-    yield from _metadata(z, "docProps/core.xml")
+    yield from _package_extras(z, "ppt/", done)
 
 
 def _col(ref: str) -> str:
@@ -739,10 +743,7 @@ def _xlsx(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             pos += len(line) + 1
         if lines:
             yield Part(label, text="\n".join(lines), regions=regions)
-    yield from _media(z, "xl/media/")
-    yield from _embedded(z, "xl/embeddings/")
-    yield from _links(z)
-    yield from _metadata(z, "docProps/core.xml")
+    yield from _package_extras(z, "xl/")
 
 
 def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:

@@ -150,7 +150,7 @@ def luma_thumb(gray: np.ndarray) -> np.ndarray:
     return gray[np.ix_((np.arange(32) * h) // 32, (np.arange(32) * w) // 32)].astype(np.float32)
 
 
-def _difference(a: np.ndarray, b: np.ndarray) -> float:
+def thumb_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two luma thumbnails, 0 to 1."""
     return float(np.abs(a - b).mean()) / 255.0
 
@@ -178,7 +178,7 @@ def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels:
         t += (duration if duration >= 20 else _DEFAULT_FRAME_MS) / 1000.0
         thumbs.append(luma_thumb(np.asarray(gray)))
         if index:
-            change = _difference(thumbs[-1], thumbs[-2])
+            change = thumb_difference(thumbs[-1], thumbs[-2])
             if change > scene_threshold:
                 changes.append((change, index))
     count = max(1, min(max_frames, considered))
@@ -188,7 +188,7 @@ def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels:
     for _, index in sorted(changes, key=lambda c: (-c[0], c[1])):
         if len(wanted) >= count:
             break
-        if min(_difference(thumbs[index], thumbs[w]) for w in wanted) > scene_threshold:
+        if min(thumb_difference(thumbs[index], thumbs[w]) for w in wanted) > scene_threshold:
             wanted.append(index)
     if len(wanted) < count:
         even = [round(i * (considered - 1) / (count - 1)) for i in range(count)] if count > 1 else [0]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.content.base import Content
-from tamis.content.image import luma_thumb
+from tamis.content.image import luma_thumb, thumb_difference
 from tamis.errors import CorruptInputError, DecompressionBombError, InputError, TooLargeError, UnsupportedFormatError
 
 log = logging.getLogger("tamis")
@@ -230,7 +230,7 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
                     reason = None
                     if prev is None:
                         reason = "first"
-                    elif float(np.abs(thumb - prev).mean()) / 255.0 > scene_threshold:
+                    elif thumb_difference(thumb, prev) > scene_threshold:
                         while recent_changes and recent_changes[0] <= t - 1.0:
                             recent_changes.popleft()
                         if len(recent_changes) < max_scene_rate:

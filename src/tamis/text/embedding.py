@@ -165,9 +165,8 @@ class Embedder:
 
     # -- forward pass --------------------------------------------------------------------
 
-    def embed(self, texts: list[str], batch_size: int = 0) -> np.ndarray:
-        """L2-normalised embeddings, shape (len(texts), 512). ``batch_size`` is ignored
-        (batches are cut by token count)."""
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings, shape (len(texts), 512), in batches of TOKEN_BUDGET tokens."""
         self.load()
         out = np.zeros((len(texts), DIM), np.float32)
         if not texts:
