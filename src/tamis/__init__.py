@@ -12,6 +12,10 @@
 
 from __future__ import annotations
 
+from tamis.offline import lock_down
+
+lock_down()  # before any model library is imported: no telemetry, no network
+
 import os
 import threading
 from collections.abc import Iterable, Iterator

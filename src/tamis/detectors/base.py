@@ -105,5 +105,8 @@ class Detector(abc.ABC):
     def onnx_session(self, model: ModelFile):
         import onnxruntime as ort
 
+        from tamis.offline import disable_runtime_telemetry
+
+        disable_runtime_telemetry()
         return ort.InferenceSession(str(model.path()), sess_options=self.session_options(),
                                     providers=["CPUExecutionProvider"])
