@@ -30,7 +30,7 @@ def report(tmp_path_factory, samples):
 
 
 @pytest.fixture(scope="module")
-def page(report):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -38,10 +38,15 @@ def page(report):
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
-        page.goto(report.as_uri())
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(report, browser):
+    page = browser.new_page()
+    page.goto(report.as_uri())
+    return page
 
 
 def test_report_shows_every_input_with_pictures(page):
@@ -64,3 +69,21 @@ def test_filters_by_decision(page):
     assert len(visible) == 1 and "corrupt_input" in visible[0].inner_text()
     page.click("button[data-filter=all]")
     assert page.locator("#shown").inner_text() == "4"
+
+
+def test_documents_have_pictures_and_cards_go_by_severity(tmp_path, samples, browser):
+    docs = samples.parent / "documents"
+    out = tmp_path / "report.html"
+    r = CliRunner().invoke(app, ["scan", str(samples / "cat.jpg"), str(docs / "meeting_notes.pdf"),
+                                 str(docs / "prize_letter.docx"), str(docs / "shared_folder.zip"),
+                                 "--detectors", "faces,barcodes,ocr,text,pii", "--report", str(out)])
+    assert r.exit_code == 1, r.output
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    actions = page.eval_on_selector_all(".card", "cs => cs.map(c => c.dataset.action)")
+    assert actions == ["block", "review", "allow", "allow"]
+    pdf = page.locator(".card", has_text="meeting_notes.pdf")
+    assert pdf.locator("img").evaluate("i => i.naturalWidth") > 100
+    assert "1 face found in the document" in pdf.inner_text()
+    assert page.locator(".card", has_text="shared_folder.zip").locator("img").evaluate("i => i.naturalWidth") > 100
+    page.close()

@@ -75,6 +75,12 @@ class Settings:
     pdf_render_dpi: int = 150
     #: Password for encrypted PDFs (none: an encrypted PDF gives the 'encrypted' error).
     pdf_password: str | None = None
+    #: Worker processes (the CLI's ``--workers``): wall-clock seconds one input may take
+    #: (a video gets as much again per second of its duration)...
+    max_input_seconds: float = 600.0
+    #: ...and megabytes a worker may grow by while it scans one input. Past either, the
+    #: worker is replaced and the input reported as an error; the other inputs go on.
+    max_input_memory_mb: int = 2048
     #: Names of detectors to run; empty means all default detectors.
     detectors: tuple[str, ...] = ()
     #: Run OCR on every image instead of only where the text gate sees text.

@@ -7,13 +7,18 @@ class TamisError(Exception):
     """Base of every error tamis raises on purpose."""
 
     code = "error"
+    #: What a library said, for the log and bug reports (the message says it for people).
+    detail: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "message": self.message}
+        out = {"code": self.code, "message": self.message}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
 
 
 class ProhibitedAttributeError(TamisError):
@@ -72,6 +77,12 @@ class ArchiveBombError(TooLargeError):
     compression ratio."""
 
     code = "archive_bomb"
+
+
+class InputTimeoutError(TooLargeError):
+    """One input took longer than its time budget (``max_input_seconds``)."""
+
+    code = "timeout"
 
 
 class TooDeepError(InputError):
@@ -136,3 +147,25 @@ class DetectorContractError(TamisError):
     """A detector broke the detector contract (label outside its list, score out of range...)."""
 
     code = "detector_contract"
+
+
+def input_error(exc: BaseException, name: str, what: str = "input") -> TamisError:
+    """Any exception raised while reading one input, as the tamis error a person can act
+    on; the library's own words go to ``detail``. A tamis error is returned unchanged.
+
+    Parsers of hostile files fail in many ways (Pillow's ``TypeError``, zipfile's
+    ``NotImplementedError``, ``IndexError`` in a frame count...): each means the same to a
+    user, "this file is malformed", and one bad file must never stop a batch.
+    """
+    if isinstance(exc, TamisError):
+        return exc
+    if isinstance(exc, MemoryError):
+        err: TamisError = TooLargeError(f"{name}: reading it needs more memory than tamis allows one input")
+    elif isinstance(exc, RecursionError):
+        err = TooDeepError(f"{name}: its structure is nested too deeply to read")
+    elif isinstance(exc, NotImplementedError):
+        err = UnsupportedFormatError(f"{name}: uses a feature of the {what} format that tamis cannot read")
+    else:
+        err = CorruptInputError(f"{name}: malformed {what}; it could not be read")
+    err.detail = f"{type(exc).__name__}: {exc}"[:500]
+    return err

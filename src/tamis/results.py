@@ -11,8 +11,9 @@ from tamis.errors import DetectorContractError
 from tamis.taxonomy import FACE_ATTRIBUTES, LABELS, refuse_if_prohibited
 
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None and v != {} and v != []}
+def _drop_none(d: dict, keep: tuple[str, ...] = ()) -> dict:
+    """``d`` without None, {} and [] values, except for the keys in ``keep``."""
+    return {k: v for k, v in d.items() if k in keep or (v is not None and v != {} and v != [])}
 
 
 @dataclass(frozen=True)
@@ -419,4 +420,4 @@ class ScanResult:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "error": self.error,
             "notes": self.notes,
-        })
+        }, keep=("findings",))  # always there, [] when none: one schema for every output

@@ -261,7 +261,9 @@ def parse_rows(bank: str, data: str, fmt: str, default_signal: str | None = None
 
 
 def import_text(store: BankStore, bank: str, data: str, fmt: str, default_signal: str | None = None) -> ImportReport:
-    """Import rows; invalid lines are reported with their line numbers, valid ones are kept."""
+    """Import rows; invalid lines are reported with their line numbers, valid ones are kept.
+    An unknown bank is one error (a BankError), not one per line."""
+    store.bank(bank)
     rows = list(parse_rows(bank, data, fmt, default_signal))
     good = [(n, r) for n, r in rows if isinstance(r, Entry)]
     report = store.add(r for _, r in good)

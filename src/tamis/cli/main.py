@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -19,8 +19,49 @@ from rich.table import Table
 
 from tamis.errors import TamisError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _Group(typer.core.TyperGroup):
+    """Help that reads like a Unix tool's: each parameter shows its metavar (FILE, TEXT,
+    LABELS), never a Python type. Typer 0.26 and later print an argument's type
+    (``<list[str]>``) beside its metavar; an argument with a metavar shows that alone."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        for command in self.commands.values():
+            for param in command.params:
+                if isinstance(param, typer.core.TyperArgument) and param.metavar \
+                        and hasattr(param, "display_type_rich"):
+                    param.display_type_rich = _no_type
+
+
+def _no_type(ctx) -> None:
+    return None
+
+
+#: For the app and every command: -h as well as --help; plain help text (Click's layout)
+#: rather than Rich panels, so help wraps at word boundaries in the terminal's width and
+#: shows no types, only metavars.
+_TYPER = dict(cls=_Group, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+              context_settings={"help_option_names": ["-h", "--help"]})
+
+app = typer.Typer(pretty_exceptions_enable=False, **_TYPER,
                   help="tamis: self-hosted content safety. Scan images, video, documents and text for risky content.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        import tamis
+
+        print(f"tamis {tamis.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    pass
 # Not on a terminal (a pipe, a file, CI logs): wide enough that paths are not folded.
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
@@ -61,14 +102,32 @@ def _source(p: str):
     return sys.stdin.buffer.read() if p == "-" else p
 
 
-def _row_findings(result) -> str:
-    shown = [f for f in sorted(result.findings, key=lambda f: -f.score)
-             if f.score >= 0.1 or f.label == "qr_code"]
-    parts = []
-    for f in shown[:6]:
-        extra = f" {f.data['payload'][:30]!r}" if f.label == "qr_code" else ""
-        parts.append(f"{f.label} {f.score:.2f}{extra}")
-    return ", ".join(parts) or "-"
+@dataclass(frozen=True)
+class _View:
+    """How the table and the report show findings: repeats of a label once, with a count;
+    those under the policy's thresholds left out unless ``everything``."""
+
+    policy: object = None
+    everything: bool = False
+
+    def findings(self, result):
+        from tamis.render.findings import notable
+
+        return notable(result.findings, self.policy, self.everything)
+
+
+#: Labels listed in one table cell (all of them with --all-findings).
+ROW_LABELS = 6
+
+
+def _row_findings(result, view: _View = _View()) -> tuple[str, int]:
+    """(The table's findings cell, how many findings it leaves out as under the thresholds.)"""
+    groups, hidden = view.findings(result)
+    limit = None if view.everything else ROW_LABELS
+    parts = [g.text() for g in groups[:limit]]
+    if limit is not None and len(groups) > limit:
+        parts.append(f"+{len(groups) - limit} more labels")
+    return ", ".join(parts) or "-", hidden
 
 
 def _row_faces(result) -> str:
@@ -88,36 +147,52 @@ _STYLE = {"allow": "green", "review": "yellow", "block": "red", "error": "magent
 @app.command()
 def scan(
     paths: Annotated[Optional[list[str]], typer.Argument(
+        metavar="PATH",
         help="Files (images, videos, documents, archives, text), folders (recursive) or - for stdin.")] = None,
-    text: Annotated[Optional[list[str]], typer.Option("--text", "-t", help="Scan this text (repeatable).")] = None,
+    text: Annotated[Optional[list[str]], typer.Option("--text", "-t", metavar="TEXT",
+                                                                 help="Scan this text (repeatable).")] = None,
     jsonl: Annotated[Optional[Path], typer.Option(
+        metavar="FILE",
         help='Bulk text mode: each line {"id", "text"}; writes {"id", "scores", "decision", "findings"} '
              "lines in the same order.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, json or jsonl.")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results here.")] = None,
-    policy: Annotated[Optional[Path], typer.Option(help="Policy YAML file.")] = None,
-    profile: Annotated[Optional[str], typer.Option(help="Policy profile (e.g. strict, lenient).")] = None,
-    detectors: Annotated[Optional[str], typer.Option(help="Comma-separated detectors to run.")] = None,
-    labels: Annotated[Optional[str], typer.Option(help="Report only these labels.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                                    help="table, json or jsonl.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE",
+                                                              help="Write results here.")] = None,
+    policy: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Policy YAML file.")] = None,
+    profile: Annotated[Optional[str], typer.Option(
+        metavar="NAME", help="Policy profile (e.g. strict, lenient).")] = None,
+    detectors: Annotated[Optional[str], typer.Option(
+        metavar="NAMES", help="Comma-separated detectors to run.")] = None,
+    labels: Annotated[Optional[str], typer.Option(
+        metavar="LABELS", help="Report only these labels (comma-separated).")] = None,
     face_attributes: Annotated[Optional[str], typer.Option(
-        help="Face attributes to report (eyes_open, smiling, glasses).")] = None,
+        metavar="NAMES", help="Face attributes to report (eyes_open, smiling, glasses).")] = None,
     blocklist: Annotated[Optional[list[Path]], typer.Option(
-        help="Blocklist file or folder (repeatable), besides $TAMIS_HOME/blocklists.")] = None,
-    annotate: Annotated[Optional[Path], typer.Option(help="Write annotated copies to this folder.")] = None,
-    blur_faces: Annotated[Optional[Path], typer.Option(help="Write face-blurred copies here.")] = None,
+        metavar="PATH", help="Blocklist file or folder (repeatable), besides $TAMIS_HOME/blocklists.")] = None,
+    annotate: Annotated[Optional[Path], typer.Option(
+        metavar="DIR", help="Write annotated copies to this folder.")] = None,
+    blur_faces: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Write face-blurred copies here.")] = None,
     pixelate: Annotated[bool, typer.Option(help="Pixelate faces instead of blurring.")] = False,
-    report: Annotated[Optional[Path], typer.Option(help="Write an HTML report (with pictures) here.")] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        metavar="FILE", help="Write an HTML report (with pictures) here.")] = None,
+    all_findings: Annotated[bool, typer.Option(
+        "--all-findings", help="Table and report: also list findings under the policy's thresholds.")] = False,
     thumbnails: Annotated[Optional[Path], typer.Option(
-        help="Videos: write the annotated best frame of each timeline segment to this folder.")] = None,
+        metavar="DIR", help="Videos: write the annotated best frame of each timeline segment to this folder.")] = None,
     workers: Annotated[int, typer.Option(
-        help="Worker processes (0 = one per core when there are 8 files or more).")] = 0,
+        metavar="N", help="Worker processes (0 = one per core when there are 8 files or more).")] = 0,
     ocr_always: Annotated[bool, typer.Option(help="OCR every image, not only where text is likely.")] = False,
     pdf_password: Annotated[Optional[str], typer.Option(
-        help="Password for encrypted PDFs (or TAMIS_PDF_PASSWORD).")] = None,
+        metavar="TEXT", help="Password for encrypted PDFs (or TAMIS_PDF_PASSWORD).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar for many files.")] = True,
+    in_process: Annotated[bool, typer.Option(
+        help="Scan in this process, without worker processes (and without their time and memory budget).")] = False,
 ) -> None:
-    """Scan images, videos, documents and texts; print findings, faces, text, a video's
-    timeline, a document's parts, and a decision for each."""
+    """Scan images, videos, documents and texts.
+
+    Prints findings, faces, text, a video's timeline, a document's parts, and a decision
+    for each."""
     from tamis.config import load_settings
     from tamis.engine import Engine
     from tamis.policy import load_policy
@@ -149,31 +224,38 @@ def scan(
     keep = bool(annotate or blur_faces or report)
     if workers == 0:
         workers = (os.cpu_count() or 1) if len(files) >= AUTO_WORKERS_FROM else 1
-    if workers > 1 and len(files) > 1:
+    if files and not in_process:
+        # Files are scanned in worker processes under a time and memory budget: one that
+        # crashes a decoder, hangs or eats memory is reported as an error, the rest go on.
         from tamis.engine.pool import scan_parallel
 
-        options["settings"] = replace(settings, threads=1)
+        workers = min(workers, len(files))
+        if workers > 1:
+            options["settings"] = replace(settings, threads=1)
         stream = scan_parallel((_source(p) for p in files), workers, keep_content=keep, **options)
     else:
         stream = engine.scan_many((_source(p) for p in files), keep_content=keep)
     if text:
         stream = itertools.chain(stream, engine.scan_texts((f"--text {i + 1}", t) for i, t in enumerate(text)))
     sources = itertools.chain(files, (None for _ in text or []))
-    pictures = _Pictures(annotate, blur_faces, "pixelate" if pixelate else "blur", report, thumbnails)
+    pictures = _Pictures(annotate, blur_faces, "pixelate" if pixelate else "blur", report, thumbnails,
+                         view=_View(pol, all_findings))
     _emit(zip(sources, stream), total, format, output, pictures, progress)
 
 
 class _Pictures:
     """Annotated copies, redacted copies and report cards, for results that carry content."""
 
-    def __init__(self, annotate_dir, blur_dir, mode, report, thumbs_dir=None) -> None:
+    def __init__(self, annotate_dir, blur_dir, mode, report, thumbs_dir=None, view: _View = _View()) -> None:
         self.annotate_dir, self.blur_dir, self.mode, self.report = annotate_dir, blur_dir, mode, report
         self.thumbs_dir = thumbs_dir
+        self.view = view
         self.used: set[str] = set()
-        self.cards: list[str] = []
+        self.cards: list[tuple[tuple, str]] = []  # (place in the report, card)
 
     def add(self, result) -> None:
         from tamis.render import card
+        from tamis.render.report import sort_key
 
         if result.kind == "video" and result.error is None:
             self._video(result)
@@ -182,7 +264,7 @@ class _Pictures:
                 (self.annotate_dir or self.blur_dir):
             _write_pictures(result, self.annotate_dir, self.blur_dir, self.mode, self.used)
         if self.report:
-            self.cards.append(card(result))
+            self.cards.append((sort_key(result), card(result, self.view.policy, self.view.everything)))
         result.content = None
 
     def _video(self, result) -> None:
@@ -213,14 +295,16 @@ class _Pictures:
 
         if self.report:
             self.report.parent.mkdir(parents=True, exist_ok=True)
-            self.report.write_text(render_report(self.cards, counts), encoding="utf-8")
+            cards = [c for _, c in sorted(self.cards, key=lambda kc: kc[0])]  # most severe first, then by path
+            self.report.write_text(render_report(cards, counts), encoding="utf-8", errors="backslashreplace")
 
 
 def _open_output(output: Optional[Path]):
     if output is None:
         return None
     output.parent.mkdir(parents=True, exist_ok=True)
-    return output.open("w", encoding="utf-8")
+    # Names are made printable where they enter; should one slip through, the file is still written.
+    return output.open("w", encoding="utf-8", errors="backslashreplace")
 
 
 def _emit(items, total: int, format: str, output: Optional[Path], pictures: _Pictures, progress: bool) -> None:
@@ -250,7 +334,7 @@ def _emit(items, total: int, format: str, output: Optional[Path], pictures: _Pic
     if format == "json":
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False), file=sink or sys.stdout)
     elif format == "table":
-        _print_table(results, sink)
+        _print_table(results, sink, pictures.view)
     if sink:
         sink.close()
     pictures.finish(counts)
@@ -318,9 +402,9 @@ def _scan_jsonl(engine, path: Path, output: Optional[Path], workers: int = 1, op
 
 def _jsonl_line(ident, result, value) -> dict:
     if result is None:
-        return {"id": ident, "error": value.to_dict()}
+        return {"id": ident, "error": value.to_dict(), "findings": []}
     if result.error:
-        return {"id": ident, "error": result.error}
+        return {"id": ident, "error": result.error, "findings": [f.to_dict() for f in result.findings]}
     line = {"id": ident, "scores": {k: round(v, 4) for k, v in result.scores().items()},
             "decision": result.action, "findings": [f.to_dict() for f in result.findings]}
     if result.language:
@@ -328,9 +412,22 @@ def _jsonl_line(ident, result, value) -> dict:
     return line
 
 
-def _picture_stem(source: str, used: set[str]) -> str:
-    """A file name for pictures of ``source``, unique within this run."""
-    stem = Path(source).stem if source not in ("<stdin>", "<bytes>") else "stdin"
+#: Extensions that name the format a picture is saved in (see render.save_image).
+_SAVED_AS = {"image/jpeg": (".jpg", ".jpeg", ".jpe")}
+
+
+def _picture_stem(source: str, used: set[str], like: str | None = None) -> str:
+    """A file name (less the extension) for pictures of ``source``, unique within this run.
+    For pictures saved in the format of ``like`` (a media type), the source's extension is
+    kept unless the saved file has it anyway, so that rocket.bmp and rocket.tiff stay apart:
+    rocket.bmp.png and rocket.tiff.png, but cat.jpg (a JPEG) and cat.png (a PNG)."""
+    if source in ("<stdin>", "<bytes>"):
+        stem = "stdin"
+    else:
+        path = Path(source)
+        stem = path.stem
+        if like is not None and path.suffix.lower() not in _SAVED_AS.get(like, (".png",)):
+            stem = path.name
     name, n = stem, 1
     while name in used:
         n += 1
@@ -344,7 +441,7 @@ def _write_pictures(result, annotate_dir, blur_dir, mode, used: set[str]) -> Non
     from tamis.render.images import annotate_frame
 
     content = result.content
-    stem = _picture_stem(result.source, used)
+    stem = _picture_stem(result.source, used, content.media_type)
     for frame in content.frames:
         suffix = f".frame{frame.index}" if len(content.frames) > 1 else ""
         if annotate_dir:
@@ -356,10 +453,11 @@ def _write_pictures(result, annotate_dir, blur_dir, mode, used: set[str]) -> Non
                        content.media_type)
 
 
-def _print_table(results, sink) -> None:
+def _print_table(results, sink, view: _View = _View()) -> None:
     table = Table(show_lines=False, header_style="bold")
     for col in ("file", "decision", "findings", "faces", "text"):
         table.add_column(col, overflow="fold")
+    hidden = 0
     for r in results:
         if r.error:
             table.add_row(escape(r.source), "[magenta]error[/magenta]",
@@ -373,15 +471,23 @@ def _print_table(results, sink) -> None:
             faces = f"{n} in {sum(p.faces > 0 for p in r.document.parts)} parts" if n else ""
         else:
             faces = f"{len(r.faces)} in {len({f.frame for f in r.faces})} frames" if r.faces else ""
-        table.add_row(escape(r.source), f"[{_STYLE[r.action]}]{r.action}[/]", escape(_row_findings(r)),
+        cell, low = _row_findings(r, view)
+        hidden += low
+        table.add_row(escape(r.source), f"[{_STYLE[r.action]}]{r.action}[/]", escape(cell),
                       faces, escape(" | ".join(lines)[:60]))
     console = Console(file=sink, width=160) if sink else out
     console.print(table)
+    if hidden:
+        console.print(f"{hidden} finding{'s' if hidden != 1 else ''} under the policy's thresholds not listed "
+                      "(--all-findings lists them)", highlight=False)
     for r in results:
         if r.video is not None and r.error is None:
             _print_timeline(r, console)
         if r.document is not None:
             _print_parts(r, console)
+        elif r.kind in ("image", "text") and r.error is None:
+            for note in r.notes:
+                console.print(escape(f"{r.source}: note: {note}"), highlight=False)
 
 
 def _print_parts(r, console) -> None:
@@ -426,10 +532,12 @@ def _print_timeline(r, console) -> None:
 
 @app.command()
 def models(
-    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table or json.")] = "table",
     load: Annotated[bool, typer.Option(help="Also load each model (--no-load: only check files).")] = True,
 ) -> None:
-    """List every model: package, version, licences, SHA-256, and whether it loads."""
+    """List every model and whether it loads.
+
+    Shows each model's package, version, licences and SHA-256."""
     from tamis.detectors import REGISTRY
 
     rows = []
@@ -494,8 +602,9 @@ def labels() -> None:
 
 @app.command("policy")
 def policy_cmd(
-    file: Annotated[Optional[Path], typer.Argument(help="Policy file to check (default: built-in).")] = None,
-    profile: Annotated[Optional[str], typer.Option(help="Profile to show.")] = None,
+    file: Annotated[Optional[Path], typer.Argument(
+        metavar="FILE", help="Policy file to check (default: built-in).")] = None,
+    profile: Annotated[Optional[str], typer.Option(metavar="NAME", help="Profile to show.")] = None,
 ) -> None:
     """Check a policy file and show the thresholds it gives."""
     from tamis.policy import load_policy
@@ -514,7 +623,7 @@ def policy_cmd(
     out.print(table)
 
 
-banks_app = typer.Typer(help="Hash banks of known content (stored under $TAMIS_HOME).", no_args_is_help=True)
+banks_app = typer.Typer(help="Hash banks of known content (stored under $TAMIS_HOME).", **_TYPER)
 app.add_typer(banks_app, name="banks")
 
 
@@ -526,7 +635,8 @@ def _store():
 
 
 @banks_app.command("create")
-def banks_create(name: str, description: Annotated[str, typer.Option(help="What the bank holds.")] = "") -> None:
+def banks_create(name: Annotated[str, typer.Argument(metavar="BANK", help="Bank name.")],
+                 description: Annotated[str, typer.Option(metavar="TEXT", help="What the bank holds.")] = "") -> None:
     """Create a bank."""
     try:
         bank = _store().create_bank(name, description)
@@ -536,7 +646,8 @@ def banks_create(name: str, description: Annotated[str, typer.Option(help="What 
 
 
 @banks_app.command("list")
-def banks_list(format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table") -> None:
+def banks_list(format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                                  help="table or json.")] = "table") -> None:
     """List banks with their entry counts."""
     banks = _store().banks()
     if format == "json":
@@ -551,7 +662,7 @@ def banks_list(format: Annotated[str, typer.Option("--format", "-f", help="table
 
 
 @banks_app.command("delete")
-def banks_delete(name: str) -> None:
+def banks_delete(name: Annotated[str, typer.Argument(metavar="BANK", help="Bank name.")]) -> None:
     """Delete a bank and all its entries."""
     try:
         _store().delete_bank(name)
@@ -562,17 +673,23 @@ def banks_delete(name: str) -> None:
 
 @banks_app.command("add")
 def banks_add(
-    bank: str,
-    files: Annotated[list[Path], typer.Argument(help="Images, videos or texts to hash and add.")],
-    label: Annotated[str, typer.Option(help="Taxonomy label of the entries.")] = "known_content",
-    note: Annotated[Optional[str], typer.Option(help="A note kept with each entry.")] = None,
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="Bank name.")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Images, videos or texts to hash and add.")],
+    label: Annotated[str, typer.Option(metavar="LABEL", help="Taxonomy label of the entries.")] = "known_content",
+    note: Annotated[Optional[str], typer.Option(metavar="TEXT", help="A note kept with each entry.")] = None,
 ) -> None:
-    """Hash files (MD5, SHA-256, and PDQ for images and video frames, or the text hash for
-    texts) and add them."""
+    """Hash files and add them to a bank.
+
+    The hashes are MD5, SHA-256, and PDQ for images and video frames, or the text hash
+    for texts."""
     from tamis.banks import Entry
     from tamis.engine import Engine
 
     store = _store()
+    try:
+        store.bank(bank)  # an unknown bank fails once, before any file is hashed
+    except TamisError as exc:
+        _fail(exc)
     engine = Engine(detectors=[])
     entries, failed = [], 0
     for f in expand_paths([str(p) for p in files]):
@@ -611,7 +728,9 @@ def _hashes_of(engine, path: str) -> list[tuple[str, str]]:
 
 
 @banks_app.command("remove")
-def banks_remove(bank: str, entry: int) -> None:
+def banks_remove(bank: Annotated[str, typer.Argument(metavar="BANK", help="Bank name.")],
+                 entry: Annotated[int, typer.Argument(
+                     metavar="ID", help="Entry id (tamis banks export shows them).")]) -> None:
     """Remove one entry (by its id, as export shows)."""
     try:
         _store().remove(bank, entry)
@@ -622,13 +741,16 @@ def banks_remove(bank: str, entry: int) -> None:
 
 @banks_app.command("import")
 def banks_import(
-    bank: str,
-    file: Path,
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="Bank name.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The CSV or JSON-lines file.")],
     format: Annotated[Optional[str], typer.Option(
-        "--format", "-f", help="csv or jsonl (default: from the name).")] = None,
-    signal: Annotated[Optional[str], typer.Option(help="Signal type for rows that do not name one.")] = None,
+        "--format", "-f", metavar="FORMAT", help="csv or jsonl (default: from the name).")] = None,
+    signal: Annotated[Optional[str], typer.Option(
+        metavar="SIGNAL", help="Signal type for rows that do not name one.")] = None,
 ) -> None:
-    """Import entries from CSV (header: signal,value,label,note,source) or JSON lines."""
+    """Import entries from CSV or JSON lines.
+
+    A CSV file has the header signal,value,label,note,source."""
     from tamis.banks.store import import_text
 
     fmt = format or ("jsonl" if file.suffix in (".jsonl", ".json") else "csv")
@@ -645,9 +767,10 @@ def banks_import(
 
 @banks_app.command("export")
 def banks_export(
-    bank: str,
-    format: Annotated[str, typer.Option("--format", "-f", help="csv or jsonl.")] = "csv",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+    bank: Annotated[str, typer.Argument(metavar="BANK", help="Bank name.")],
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="csv or jsonl.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE",
+                                                   help="Write here (default: standard output).")] = None,
 ) -> None:
     """Export a bank's entries."""
     from tamis.banks.store import export_text
@@ -687,10 +810,12 @@ def banks_stats() -> None:
 
 
 @app.command("hash")
-def hash_cmd(files: Annotated[list[Path], typer.Argument(help="Images, videos or texts.")],
-             format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table") -> None:
-    """Print the hashes of files: MD5, SHA-256, and PDQ (images, and sampled video frames) or
-    the text hash (texts)."""
+def hash_cmd(files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Images, videos or texts.")],
+             format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                                 help="table or json.")] = "table") -> None:
+    """Print the hashes of files.
+
+    MD5, SHA-256, and PDQ (images, and sampled video frames) or the text hash (texts)."""
     from tamis.detectors.hashes import content_hashes
     from tamis.engine import Engine
 
@@ -719,20 +844,24 @@ def hash_cmd(files: Annotated[list[Path], typer.Argument(help="Images, videos or
         raise typer.Exit(EXIT_ERROR)
 
 
-train_app = typer.Typer(help="Rebuild the models tamis trains itself.", no_args_is_help=True)
+train_app = typer.Typer(help="Rebuild the models tamis trains itself.", **_TYPER)
 app.add_typer(train_app, name="train")
 
 
 @train_app.command("text")
 def train_text(
-    data: Annotated[Path, typer.Option(help="Folder of the public text sets.")] = Path("../shared/data/text"),
-    own: Annotated[Path, typer.Option(help="Folder of tamis's own seed and validation sets.")] = Path("training/text"),
+    data: Annotated[Path, typer.Option(metavar="DIR", help="Folder of the public text sets.")] = Path(
+        "../shared/data/text"),
+    own: Annotated[Path, typer.Option(
+        metavar="DIR", help="Folder of tamis's own seed and validation sets.")] = Path("training/text"),
     to: Annotated[Optional[Path], typer.Option(
-        "--out", help="Where to write the heads (default: the package).")] = None,
-    card: Annotated[Optional[Path], typer.Option(help="Where to write the model card.")] = Path(
+        "--out", metavar="DIR", help="Where to write the heads (default: the package).")] = None,
+    card: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Where to write the model card.")] = Path(
         "docs/model-cards/text.md"),
 ) -> None:
-    """Rebuild the text classifier's heads (needs the 'train' extra: scikit-learn)."""
+    """Rebuild the text classifier's heads.
+
+    Needs the 'train' extra (scikit-learn)."""
     from collections import Counter
 
     try:
@@ -761,6 +890,9 @@ def _threshold_text(value: float) -> str:
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # never fail on a character the terminal cannot take
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         app()
     except TamisError as exc:  # an error no command caught: still one line, exit 2

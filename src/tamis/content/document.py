@@ -10,6 +10,7 @@ reported and the rest of the container is still scanned.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.policy
 import io
 import posixpath
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tamis.content.base import Content
+from tamis.content.base import Content, printable
 from tamis.errors import (
     ArchiveBombError,
     CorruptInputError,
@@ -170,7 +171,7 @@ def safe_name(name: str) -> tuple[str, bool]:
     or climbing out with ``..``)."""
     clean = name.replace("\\", "/")
     unsafe = clean.startswith("/") or re.match(r"^[A-Za-z]:", clean) is not None or ".." in clean.split("/")
-    normal = posixpath.normpath("/" + clean).lstrip("/")
+    normal = printable(posixpath.normpath("/" + clean).lstrip("/"))
     return normal or "(unnamed)", unsafe
 
 
@@ -327,10 +328,61 @@ def _open_pdf(name: str, data: bytes, password: str | None):
         raise CorruptInputError(f"{name}: corrupt PDF ({msg})") from None
 
 
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def _check_pdf_streams(content: DocumentContent, limits: Limits) -> None:
+    """Inflate every zlib stream of a PDF once, in bounded pieces, before PDFium does it in
+    one piece: a stream over the member limit (a page of 3 GiB of spaces fits in 3 MB) is a
+    bomb, refused before PDFium allocates it."""
+    data, total = content.data, 0
+    for m in _STREAM.finditer(data):
+        at = m.end()
+        head = data[at:at + 2]
+        if len(head) < 2 or head[0] & 0x0F != 8 or (head[0] << 8 | head[1]) % 31:
+            continue  # not a zlib stream (DCT, JBIG2, raw...)
+        inflater = zlib.decompressobj()
+        size, pos, view = 0, at, memoryview(data)
+        try:
+            while not inflater.eof and pos < len(data) and size <= limits.max_member_bytes:
+                chunk = view[pos:pos + (1 << 20)]
+                pos += len(chunk)
+                size += len(inflater.decompress(chunk, 1 << 22))
+                while inflater.unconsumed_tail and size <= limits.max_member_bytes:
+                    size += len(inflater.decompress(inflater.unconsumed_tail, 1 << 22))
+            if size > limits.max_member_bytes:
+                raise ArchiveBombError(f"{content.name}: a PDF stream unpacks to more than "
+                                       f"{limits.max_member_bytes:,} bytes (a decompression bomb?)")
+        except zlib.error:
+            pass  # PDFium says what is wrong with it, if anything
+        total += size
+        if total > limits.max_unpacked_bytes:
+            raise ArchiveBombError(f"{content.name}: its streams unpack to more than "
+                                   f"{limits.max_unpacked_bytes:,} bytes (a decompression bomb?)")
+
+
+def _appended_zip(data: bytes) -> int | None:
+    """Where a ZIP archive appended to (or hidden in) a file starts, if there is one."""
+    if b"PK\x05\x06" not in data[-(1 << 16) - 22:]:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            starts = [i.header_offset for i in z.infolist()]
+    except (zipfile.BadZipFile, ValueError, NotImplementedError, OSError, EOFError):
+        return None
+    start = min(starts, default=None)
+    return start if start and data[start:start + 4] == b"PK\x03\x04" else None
+
+
 def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
+    _check_pdf_streams(content, limits)
+    zip_at = _appended_zip(content.data)
+    if zip_at is not None:  # a polyglot: a PDF to readers, a ZIP to unzip; both are scanned
+        content.notes.append(f"a ZIP archive is appended at byte {zip_at:,}; it was scanned too")
+        yield Part("appended zip", data=content.data[zip_at:])
     pdf = _open_pdf(content.name, content.data, limits.password)
     try:
         try:
@@ -347,6 +399,7 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         n = len(pdf)
         content.pages = n
         seen: dict[str, None] = {}  # annotation texts read so far: many annotations can share one
+        blank = 0
         if n > limits.max_pages:
             content.notes.append(f"only the first {limits.max_pages:,} of {n:,} pages were scanned")
         for i in range(min(n, limits.max_pages)):
@@ -363,11 +416,10 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
                 yield from _pdf_images(content, page, number, limits)
             else:  # no text layer: a scan or a picture; render the page and read it
                 try:
-                    scale = limits.render_dpi / 72
                     w, h = page.get_size()
-                    if w * h * scale * scale > limits.max_pixels:
-                        scale = (limits.max_pixels / max(1.0, w * h)) ** 0.5
-                    rgb = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+                    _render_scale(w, h, limits)
+                    rgb = None if _blank(page, w, h) else _render(page, w, h, limits)
+                    blank += rgb is None
                 except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as exc:
                     rgb = None
                     yield Part("page image", page=number,
@@ -381,8 +433,36 @@ def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
             except (pdfium.PdfiumError, ValueError, OSError) as exc:
                 yield Part("annotations", page=number,
                            error=CorruptInputError(f"{content.name}: page {number} annotations: {exc}"))
+        if blank:
+            content.notes.append(f"{blank:,} blank page{'s' if blank > 1 else ''} without text (not rendered)")
     finally:
         pdf.close()
+
+
+def _render_scale(w: float, h: float, limits: Limits) -> float:
+    """The scale a page is rendered at for OCR; a page too thin or too long to draw (a
+    MediaBox of 100,000,000 by 0.00001 points) raises ValueError."""
+    scale = limits.render_dpi / 72
+    if w * h * scale * scale > limits.max_pixels:
+        scale = (limits.max_pixels / max(1.0, w * h)) ** 0.5
+    if min(w, h) * scale < 1 or max(w, h) * scale > 65_535:
+        raise ValueError(f"a page of {w:g} x {h:g} points cannot be drawn")
+    return scale
+
+
+def _blank(page, w: float, h: float) -> bool:
+    """Whether a page without text draws nothing: rendered first at about 256 x 256 pixels
+    (cheap, whatever the page's size), so blank pages are not rendered at full size and read."""
+    scale = min(1.0, 256 / max(1.0, w, h))
+    small = np.asarray(page.render(scale=scale, grayscale=True).to_pil().convert("L"))
+    if small.size == 0:
+        raise ValueError(f"a page of {w:g} x {h:g} points cannot be drawn")
+    return int(small.max()) - int(small.min()) < 4
+
+
+def _render(page, w: float, h: float, limits: Limits) -> np.ndarray:
+    scale = _render_scale(w, h, limits)
+    return np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
 
 
 #: Annotations read on one page (comments, notes, fields, links); a page with more is cut there.
@@ -522,11 +602,24 @@ _XLINK = "{http://www.w3.org/1999/xlink}"
 _RASTER_EXT = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
 
+def _own_nodes(p, para_tags):
+    """The elements inside paragraph ``p`` that are not inside a paragraph nested in it (a
+    text box in a text box): each nested paragraph is a line of its own, and every element
+    is visited once, so deep nesting costs linear time, not quadratic."""
+    stack = list(reversed(list(p)))
+    while stack:
+        node = stack.pop()
+        if node.tag in para_tags:
+            continue
+        yield node
+        stack.extend(reversed(list(node)))
+
+
 def _paragraphs(root, para_tag: str, text_tag: str, extra: dict[str, str] | None = None) -> str:
     out = []
     for p in root.iter(para_tag):
         bits = []
-        for node in p.iter():
+        for node in _own_nodes(p, (para_tag,)):
             if node.tag == text_tag and node.text:
                 bits.append(node.text)
             elif extra and node.tag in extra:
@@ -753,7 +846,7 @@ def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     body = []
     for node in root.iter():
         if node.tag in (_TEXT_NS + "p", _TEXT_NS + "h"):
-            line = "".join(_odf_text(node, extra)).strip()
+            line = "".join(_odf_text(node, extra, (_TEXT_NS + "p", _TEXT_NS + "h"))).strip()
             if line:
                 body.append(line)
     if body:
@@ -766,9 +859,10 @@ def _odf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     yield from _metadata(z, "meta.xml")
 
 
-def _odf_text(node, extra) -> Iterator[str]:
-    """The text of an element and everything inside it, in order; iterative, so deep
-    nesting cannot exhaust the stack."""
+def _odf_text(node, extra, skip=()) -> Iterator[str]:
+    """The text of an element and everything inside it, in order, but for elements whose tag
+    is in ``skip`` (nested paragraphs, read as lines of their own; their tails are kept);
+    iterative, so deep nesting cannot exhaust the stack, and linear."""
     stack: list = [("node", node)]
     while stack:
         what, item = stack.pop()
@@ -782,7 +876,8 @@ def _odf_text(node, extra) -> Iterator[str]:
         for child in reversed(list(item)):
             if child.tail:
                 stack.append(("text", child.tail))
-            stack.append(("node", child))
+            if child.tag not in skip:
+                stack.append(("node", child))
 
 
 # -- HTML and e-mail ---------------------------------------------------------------------------
@@ -886,12 +981,58 @@ def _html(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     yield from _data_pictures(content, limits, pictures)
 
 
-def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+#: Longest header value read from an e-mail (a hostile one of megabytes is cut, not parsed).
+MAX_HEADER_CHARS = 4096
+
+
+def _header(msg, key: str) -> str:
+    """A header's value with RFC 2047 encoded words decoded, cut to MAX_HEADER_CHARS.
+
+    Messages are parsed with the compat32 policy, which keeps header values as they came:
+    the structured parser of the default policy is quadratic on some values (a Reply-To of
+    50,000 dots took over a minute) and ran each time a header was read."""
+    import email.header
+
+    raw = msg.get(key)
+    if raw is None:
+        return ""
+    raw = str(raw)[:MAX_HEADER_CHARS]
     try:
-        msg = email.message_from_bytes(content.data, policy=email.policy.default)
+        return printable(str(email.header.make_header(email.header.decode_header(raw))))
+    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+        return printable(raw)
+
+
+def _filename(part) -> str | None:
+    """An attachment's file name (RFC 2231 and RFC 2047 forms decoded), or None."""
+    import email.header
+
+    try:
+        name = part.get_filename()
+    except (ValueError, LookupError, UnicodeError):
+        return None
+    if name is None:
+        return None
+    name = str(name)[:MAX_HEADER_CHARS]
+    if "=?" in name:
+        try:
+            name = str(email.header.make_header(email.header.decode_header(name)))
+        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+            pass
+    return printable(name)
+
+
+def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
+    # Count the parts before parsing: the parser builds every one of them first.
+    boundaries = len(re.findall(rb"(?m)^--[^\s-]", content.data))
+    if boundaries > 2 * limits.max_parts:  # (a body line may start with "--" too: room for those)
+        raise ArchiveBombError(f"{content.name}: {boundaries:,} MIME boundary lines: more parts than the limit of "
+                               f"{limits.max_parts:,}")
+    try:
+        msg = email.message_from_bytes(content.data, policy=email.policy.compat32)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds
         raise CorruptInputError(f"{content.name}: not a readable e-mail ({exc})") from None
-    head = "\n".join(f"{k}: {msg.get(k)}" for k in ("From", "To", "Reply-To", "Subject") if msg.get(k))
+    head = "\n".join(f"{k}: {v}" for k in ("From", "To", "Reply-To", "Subject") if (v := _header(msg, k)))
     if head:
         yield Part("headers", text=head)
     count = pictures_seen = 0
@@ -902,7 +1043,7 @@ def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
         if count > limits.max_parts:
             content.notes.append(f"only the first {limits.max_parts:,} parts were scanned")
             return
-        filename = part.get_filename()
+        filename = _filename(part)
         ctype = part.get_content_type()
         try:
             payload = part.get_payload(decode=True) or b""

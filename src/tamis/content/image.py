@@ -87,6 +87,24 @@ class ImageContent(Content):
     ocr_always: bool = False
 
 
+def _frame_count(img: Image.Image) -> int:
+    """The frames of an animation, counted up to MAX_ANIMATION_FRAMES + 1. (Pillow's
+    ``n_frames`` of a GIF reads every frame of the file, however many there are.)"""
+    if img.format != "GIF":
+        return int(getattr(img, "n_frames", 1) or 1)
+    if not getattr(img, "is_animated", False):
+        return 1
+    count = 1
+    try:
+        while count <= MAX_ANIMATION_FRAMES:
+            img.seek(count)
+            count += 1
+    except EOFError:
+        pass
+    img.seek(0)
+    return count
+
+
 def _to_rgb(img: Image.Image) -> np.ndarray:
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
@@ -99,9 +117,23 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
+#: Most scans of a progressive JPEG decoded. Encoders write about ten; each one is a pass
+#: over the whole picture, so 20,000 of them in a 1 MB file take a minute and gigabytes.
+MAX_JPEG_SCANS = 100
+#: Most frames of an animation looked at (each is decoded to pick the frames analysed).
+MAX_ANIMATION_FRAMES = 5_000
+
+
 def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_side: int,
                max_frames: int, scene_threshold: float = 0.12) -> ImageContent:
     """Decode ``data`` into an :class:`ImageContent`, with limits checked before decoding."""
+    if media_type == "image/jpeg":
+        # 0xFF 0xDA starts a scan; entropy-coded data never holds it (0xFF is stuffed), so
+        # this counts the scans, and those of an embedded thumbnail.
+        scans = data.count(b"\xff\xda")
+        if scans > MAX_JPEG_SCANS:
+            raise DecompressionBombError(f"{name}: a JPEG of {scans:,} scans is over the limit of "
+                                         f"{MAX_JPEG_SCANS} (each scan is a pass over the whole picture)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -117,7 +149,7 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
                     f"{max_pixels:,} (possible decompression bomb)")
             if min(width, height) < min_side:
                 raise TooSmallError(f"{name}: {width}x{height} is under the minimum side of {min_side} px")
-            n_frames = int(getattr(img, "n_frames", 1) or 1)
+            n_frames = _frame_count(img)
             content = ImageContent(kind="image", name=name, media_type=media_type, data=data,
                                    width=width, height=height, frame_count=n_frames)
             if n_frames <= 1:
@@ -164,10 +196,11 @@ def _sample_frames(img: Image.Image, n_frames: int, max_frames: int, max_pixels:
     # Seeking an animation decodes every frame before the target, so bound the frames
     # considered by a pixel budget as well as by count.
     per_frame = max(1, content.width * content.height)
-    budget = max(1, (4 * max_pixels) // per_frame)
+    budget = max(1, min(MAX_ANIMATION_FRAMES, (4 * max_pixels) // per_frame))
     considered = min(n_frames, budget)
     if considered < n_frames:
-        content.notes.append(f"only the first {considered} of {n_frames} frames were considered "
+        total = f"{n_frames:,}" if n_frames <= MAX_ANIMATION_FRAMES else f"more than {MAX_ANIMATION_FRAMES:,}"
+        content.notes.append(f"only the first {considered:,} of {total} frames were considered "
                              "(decoding budget)")
     times, thumbs, changes, t = [], [], [], 0.0
     for index in range(considered):

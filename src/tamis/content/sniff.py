@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -53,11 +54,22 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed("archive", "application/zip")
     if head[:2] == b"\x1f\x8b":
         return Sniffed("archive", "application/gzip")
-    if len(data) > 262 and data[257:262] == b"ustar":
+    if (len(data) > 262 and data[257:262] == b"ustar") or _is_tar_header(data):
         return Sniffed("archive", "application/x-tar")
     if _looks_like_text(data):
         return _text_kind(data)
     return Sniffed("unknown", "application/octet-stream")
+
+
+def _is_tar_header(data: bytes) -> bool:
+    """A 512-byte tar header without the POSIX magic (the V7 format) whose checksum holds."""
+    if len(data) < 512 or data[0] == 0:
+        return False
+    field = data[148:156].replace(b"\x00", b" ").strip()
+    if not field or not all(48 <= c <= 55 for c in field):
+        return False
+    head = data[:148] + b" " * 8 + data[156:512]
+    return int(field, 8) == sum(head) and data[156:157] in (b"\x00", *(bytes([c]) for c in b"01234567"))
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -103,3 +115,86 @@ def _text_kind(data: bytes) -> Sniffed:
     if fields >= 3 and key >= 1:
         return Sniffed("document", "message/rfc822")
     return Sniffed("text", "text/plain")
+
+
+# -- what the name claims -----------------------------------------------------------------
+
+#: Extensions of formats tamis reads that Python's table may not know.
+_EXTRA_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".odp": "application/vnd.oasis.opendocument.presentation",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".mkv": "video/x-matroska", ".gz": "application/gzip", ".tgz": "application/gzip",
+}
+_COMPRESSED = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz"}
+_ARCHIVE_TYPES = {"application/zip", "application/gzip", "application/x-tar", "application/x-bzip2",
+                  "application/x-xz", "application/x-7z-compressed", "application/vnd.rar",
+                  "application/x-rar-compressed"}
+_TEXT_TYPES = {"message/rfc822", "application/json", "application/xml", "application/javascript",
+               "application/x-sh", "image/svg+xml"}  # SVG is XML text, not a picture tamis decodes
+_DOCUMENT_TYPES = {"application/pdf", "application/msword", "application/vnd.ms-excel",
+                   "application/vnd.ms-powerpoint", "application/rtf"}
+#: Two names for one format.
+_SAME = {"image/x-ms-bmp": "image/bmp", "image/heif": "image/heic", "image/pjpeg": "image/jpeg"}
+
+
+def _family(media_type: str) -> str | None:
+    if media_type in _TEXT_TYPES:
+        return "text"
+    major = media_type.split("/", 1)[0]
+    if major in ("image", "video", "audio", "text"):
+        return major
+    if media_type in _ARCHIVE_TYPES:
+        return "archive"
+    if media_type in _DOCUMENT_TYPES or ".opendocument." in media_type or "officedocument" in media_type:
+        return "document"
+    return None
+
+
+def _claimed(name: str) -> tuple[str, str] | None:
+    """(extension, media type) that the file name claims, or None for a name without a
+    known extension."""
+    import posixpath
+
+    base = posixpath.basename(name.replace("\\", "/"))
+    stem, ext = posixpath.splitext(base)
+    if not stem or not ext or any(c in ext for c in " #"):
+        return None
+    media_type, encoding = _types().guess_type("x" + ext.lower(), strict=False)
+    media_type = _COMPRESSED.get(encoding or "", media_type) or _EXTRA_TYPES.get(ext.lower())
+    return (ext, media_type) if media_type else None
+
+
+@functools.cache
+def _types():
+    import mimetypes
+
+    return mimetypes.MimeTypes()  # Python's own table only: the same answer on every machine
+
+
+def name_mismatch(name: str, found) -> str | None:
+    """A note when the extension of ``name`` claims another kind of content than ``found``
+    (a :class:`Sniffed` or a loaded content: anything with ``kind`` and ``media_type``), e.g.
+    text named ``.jpg``, a common way to slip content past filters that trust names; also
+    when a picture or a document is another format of its kind (a PNG named ``.jpg``).
+    None when the name has no known extension or agrees with the content."""
+    claimed = _claimed(name)
+    if claimed is None:
+        return None
+    ext, said = claimed
+    said = _SAME.get(said, said)
+    actual = _SAME.get(found.media_type, found.media_type)
+    said_family = _family(said)
+    actual_family = _family(actual) or found.kind
+    if said_family is None or said == actual:
+        return None
+    if said == "application/zip" and actual_family == "document" and actual.startswith("application/vnd."):
+        return None  # OOXML and ODF files are zip packages
+    if said_family != actual_family:
+        return f"name says {said_family} ({ext}) but the content is {actual}"
+    if said_family in ("image", "document"):  # precise types; text, video and archive names vary
+        return f"name says {said} ({ext}) but the content is {actual}"
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,14 @@ class TextContent(Content):
     regions: list[Region] = field(default_factory=list)
     #: For text taken from another content (``ocr``), the name of that part.
     part: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Every text, whatever made it (a caller, a document part, a subtitle), can be
+        # encoded: lone surrogates (valid in a Python str and in JSON, not in UTF-8) go.
+        if _SURROGATE.search(self.text):
+            self.text = clean_text(self.text)
+            self.notes.append("invalid characters (lone UTF-16 surrogates) were replaced by U+FFFD")
 
     def normalized(self):
         from tamis.text import normalize
@@ -39,6 +48,17 @@ class TextContent(Content):
         from tamis.text import identify_language
 
         return self.shared("language", lambda: identify_language(self.text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD (a surrogate pair becomes its
+    character), so that it can always be encoded as UTF-8. Same length or shorter."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def decode_text(name: str, data: bytes, max_chars: int) -> str:
@@ -65,5 +85,6 @@ def check_text(name: str, text: str, max_chars: int) -> str:
 
 def load_text(name: str, data: bytes | str, max_chars: int) -> TextContent:
     text = check_text(name, data, max_chars) if isinstance(data, str) else decode_text(name, data, max_chars)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return TextContent(kind="text", name=name, media_type="text/plain", data=raw, text=text)
+    content = TextContent(kind="text", name=name, media_type="text/plain", data=b"", text=text)
+    content.data = content.text.encode("utf-8") if isinstance(data, str) else data
+    return content

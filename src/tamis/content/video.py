@@ -102,7 +102,9 @@ class VideoContent(Content):
 
 
 def _fail(name: str, media_type: str, exc: Exception) -> InputError:
-    msg = str(exc) or type(exc).__name__
+    """A decoder's error as a person would say it: FFmpeg's words ("Invalid data found when
+    processing input"), not its number or the file name it repeats."""
+    msg = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return CorruptInputError(f"{name}: corrupt or unreadable {media_type} ({msg})")
 
 
@@ -120,6 +122,10 @@ def load_video(name: str, media_type: str, *, path: Path | None = None, data: by
             if not videos:
                 raise UnsupportedFormatError(f"{name}: {media_type} has no video stream")
             stream = videos[0]
+            if stream.codec_context is None:  # a sample entry naming a codec FFmpeg lacks
+                tag = getattr(stream, "codec_tag", "") or ""
+                raise UnsupportedFormatError(
+                    f"{name}: its video codec{f' ({tag})' if tag else ''} is not one tamis can decode")
             content.width, content.height = int(stream.codec_context.width), int(stream.codec_context.height)
             content.codec = stream.codec_context.name
             rate = stream.average_rate or stream.guessed_rate
@@ -172,11 +178,24 @@ def selected_frames(content: VideoContent, settings) -> Iterator[SelectedFrame]:
     """:func:`iter_frames` with the sampling and limits of ``settings``."""
     return iter_frames(content, interval=settings.video_sample_interval,
                        scene_threshold=settings.video_scene_threshold,
-                       max_selected=settings.max_video_frames, max_seconds=settings.max_video_seconds)
+                       max_selected=settings.max_video_frames, max_seconds=settings.max_video_seconds,
+                       max_pixels=settings.max_pixels)
+
+
+def _check_frame_size(content: VideoContent, frame, max_pixels: int) -> None:
+    """Frames decoded at another size than the header said: refused over the pixel limit
+    (the header cannot vouch for what follows), else noted."""
+    if frame.width * frame.height > max_pixels:
+        raise DecompressionBombError(
+            f"{content.name}: a frame of {frame.width}x{frame.height} is over the limit of {max_pixels:,} pixels "
+            f"(the header said {content.width}x{content.height})")
+    if not any(n.startswith("frames change size") for n in content.notes):
+        content.notes.append(f"frames change size to {frame.width}x{frame.height} at frame {content.frames_decoded}")
 
 
 def iter_frames(content: VideoContent, *, interval: float, scene_threshold: float, max_selected: int,
-                max_seconds: float, max_scene_rate: int = 5) -> Iterator[SelectedFrame]:
+                max_seconds: float, max_scene_rate: int = 5,
+                max_pixels: int = 40_000_000) -> Iterator[SelectedFrame]:
     """Decode ``content`` once and yield the selected frames.
 
     A frame is selected at every ``interval`` seconds of video time, and when the mean
@@ -204,6 +223,7 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
         fps = content.fps or 25.0
         # Times count from the stream's start (some files start at an offset).
         origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        size = (content.width, content.height)
         try:
             for packet in container.demux(stream, *subtitles):
                 if packet.stream.type == "subtitle":
@@ -219,6 +239,9 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
                         content.notes.append(f"damaged packets were skipped (first: {exc})")
                     continue
                 for frame in decoded:
+                    if frame.width * frame.height > max_pixels or (frame.width, frame.height) != size:
+                        _check_frame_size(content, frame, max_pixels)
+                        size = (frame.width, frame.height)
                     index = content.frames_decoded
                     content.frames_decoded += 1
                     t = float(frame.time) - origin if frame.time is not None else index / fps

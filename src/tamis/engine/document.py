@@ -48,7 +48,7 @@ def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
 
     result = engine._describe(content)
     result.document = DocumentSummary(format=content.format)
-    scanner = _Scanner(engine, limits_for(engine.settings), result)
+    scanner = _Scanner(engine, limits_for(engine.settings), result, content)
     scanner.scan(content, prefix="", depth=0)
     result.document.pages = content.pages
     result.hashes = content_hashes(content)
@@ -63,8 +63,9 @@ def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
 
 
 class _Scanner:
-    def __init__(self, engine: Engine, limits: Limits, result: ScanResult) -> None:
+    def __init__(self, engine: Engine, limits: Limits, result: ScanResult, top: Content) -> None:
         self.engine, self.limits, self.result = engine, limits, result
+        self.top = top  # whose deadline holds for every container inside
         self.batch: list[tuple[Part, str, Content]] = []
 
     def scan(self, content: DocumentContent, prefix: str, depth: int) -> None:
@@ -73,6 +74,7 @@ class _Scanner:
         seen = False
         try:
             for part in parts(content, self.limits):
+                self.top.check_deadline()
                 seen = True
                 content.budget.parts += 1
                 if content.budget.parts > self.limits.max_parts:

@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from tamis.config import Settings, load_settings
-from tamis.content.base import Content, Source, read_source
+from tamis.content.base import Content, Source, printable, read_source
 from tamis.content.image import load_image
-from tamis.content.sniff import sniff
+from tamis.content.sniff import name_mismatch, sniff
 from tamis.content.text import Region, TextContent, load_text
 from tamis.detectors import Detector, build_detectors
 from tamis.errors import (
@@ -22,6 +22,7 @@ from tamis.errors import (
     InputError,
     TamisError,
     UnsupportedFormatError,
+    input_error,
 )
 from tamis.policy import Policy, load_policy
 from tamis.results import Box, Face, Finding, Hashes, ScanResult
@@ -74,6 +75,24 @@ def _why_not_text(data: bytes) -> str:
     return "unknown content"
 
 
+def _text_in_another_encoding(data: bytes) -> bool:
+    """Bytes that read as text in a single-byte encoding (Latin-1, Windows-1252...) but are
+    not UTF-8: the same fault as a text file with a bad byte later, so the same error."""
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return False
+    chars = sample.decode("latin-1")
+    return sum(c.isprintable() or c in "\t\r\n" for c in chars) >= 0.95 * len(chars)
+
+
+def _name_note(content: Content) -> Content:
+    """Note on ``content`` when its file name claims another type (text named .jpg)."""
+    note = name_mismatch(content.name, content)
+    if note:
+        content.notes.append(note)
+    return content
+
+
 def _error_class(code: str) -> type[TamisError]:
     """The error class with this code (a detector error when none has it)."""
     todo: list[type[TamisError]] = [TamisError]
@@ -121,12 +140,30 @@ class Engine:
 
         A video file is not read here: it is streamed from disk when scanned.
         """
-        video = self._open_video_file(source, name)
-        if video is not None:
-            return video
-        name, data = read_source(source, self.settings.max_bytes, name)
+        try:
+            video = self._open_video_file(source, name)
+            if video is not None:
+                return _name_note(video)
+            name, data = read_source(source, self.settings.max_bytes, name)
+        except Exception as exc:  # noqa: BLE001 - one input's fault, as a tamis error
+            label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
+            raise self._foreign(exc, printable(label), "video or file") from None
         sniffed = sniff(data)
+        try:
+            return _name_note(self._load(name, data, sniffed))
+        except Exception as exc:  # noqa: BLE001
+            raise self._foreign(exc, name, sniffed.media_type) from None
+
+    @staticmethod
+    def _foreign(exc: Exception, name: str, what: str) -> TamisError:
+        if not isinstance(exc, TamisError):
+            log.debug("reading %s failed in a library", name, exc_info=exc)
+        return input_error(exc, name, what)
+
+    def _load(self, name: str, data: bytes, sniffed) -> Content:
         if sniffed.kind not in SUPPORTED_KINDS:
+            if sniffed.kind == "unknown" and _text_in_another_encoding(data):
+                load_text(name, data, self.settings.max_text_chars)  # raises: malformed UTF-8 (corrupt_input)
             if sniffed.kind == "unknown":
                 raise UnsupportedFormatError(
                     f"{name}: not a recognised image, video, document, archive or UTF-8 text "
@@ -160,7 +197,7 @@ class Engine:
         sniffed = sniff(head)
         if sniffed.kind != "video":
             return None
-        return self._load_video(name or str(path), sniffed.media_type, path=path)
+        return self._load_video(printable(name or str(path)), sniffed.media_type, path=path)
 
     def _load_video(self, name: str, media_type: str, **where) -> Content:
         from tamis.content.video import load_video
@@ -181,8 +218,8 @@ class Engine:
             name, text = item if isinstance(item, tuple) else (f"<text {i}>", item)
             try:
                 return self.open_text(text, name)
-            except InputError as exc:
-                return ScanResult(source=name, kind="text", error=exc.to_dict())
+            except TamisError as exc:
+                return ScanResult(source=printable(str(name)), kind="text", error=exc.to_dict())
 
         return self._batched(texts, open_one, batch_size, keep=False)
 
@@ -200,14 +237,16 @@ class Engine:
             raise _error_class(result.error["code"])(result.error["message"])
         return result
 
-    def scan_many(self, sources: Iterable[Source], batch_size: int = 8,
+    def scan_many(self, sources: Iterable[Source | Content], batch_size: int = 8,
                   keep_content: bool = False) -> Iterator[ScanResult]:
-        """Scan many inputs, in order; a bad one yields a result with ``error`` set and the
-        rest go on. With ``keep_content`` each result carries its decoded content."""
+        """Scan many inputs (or contents already opened), in order; a bad one yields a
+        result with ``error`` set and the rest go on. With ``keep_content`` each result carries its decoded content."""
         def open_one(source, _):
+            if isinstance(source, Content):
+                return source
             try:
                 return self.open(source)
-            except InputError as exc:
+            except TamisError as exc:
                 return self.error_result(source, exc)
 
         return self._batched(sources, open_one, batch_size, keep_content)
@@ -233,7 +272,7 @@ class Engine:
     def _finish(self, pending: list, keep: bool) -> Iterator[ScanResult]:
         """Analyze the contents in ``pending`` as one batch; yield all results in input order."""
         contents = [p[0] for p in pending if isinstance(p, tuple)]
-        analyzed = iter(self.analyze(contents)) if contents else iter(())
+        analyzed = iter(self._analyze_apart(contents)) if contents else iter(())
         for item in pending:
             if isinstance(item, ScanResult):
                 yield item
@@ -245,10 +284,38 @@ class Engine:
                 result.content = content
             yield result
 
+    def _analyze_apart(self, contents: list[Content]) -> list[ScanResult]:
+        """:meth:`analyze` of a batch; if it fails as a whole (a fault of tamis, not of an
+        input), each content again alone, so that only the one that breaks it is lost."""
+        try:
+            return self.analyze(contents)
+        except Exception:  # noqa: BLE001
+            if len(contents) == 1:
+                return [self._internal_error(contents[0])]
+            log.exception("a batch of %d failed; analysing them one by one", len(contents))
+        out = []
+        for content in contents:
+            try:
+                out.extend(self.analyze([content]))
+            except Exception:  # noqa: BLE001
+                out.append(self._internal_error(content))
+        return out
+
+    def _internal_error(self, content: Content) -> ScanResult:
+        import traceback
+
+        log.exception("analysing %s failed", content.name)
+        exc = DetectorError(f"{content.name}: tamis failed on this input (an internal error; "
+                            "please report it with the log)")
+        exc.detail = traceback.format_exc(limit=-3)[-500:]
+        result = self._describe(content)
+        result.error = exc.to_dict()
+        return result
+
     @staticmethod
     def error_result(source: Source, exc: TamisError) -> ScanResult:
         name = str(source) if not isinstance(source, (bytes, bytearray, memoryview)) else "<bytes>"
-        return ScanResult(source=name, error=exc.to_dict())
+        return ScanResult(source=printable(name), error=exc.to_dict())
 
     def analyze(self, contents: list[Content], parallel: bool | None = None) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy. A video is
@@ -281,7 +348,15 @@ class Engine:
 
     def _container(self, content: Content, verb: str, analyze) -> ScanResult:
         """Run ``analyze`` on a container; if the container itself turns out unreadable
-        (corrupt past its header, say), an error result like any bad input, never a crash."""
+        (corrupt past its header, say), an error result like any bad input, never a crash.
+
+        A container gets a deadline (``max_input_seconds``, plus a video's duration), looked
+        at between its parts and frames: here, in this process, a single call into a
+        native library cannot be interrupted; worker processes (:mod:`tamis.engine.pool`)
+        also enforce it from outside, with a memory budget."""
+        budget = self.settings.max_input_seconds + float(getattr(content, "duration", None) or 0.0)
+        content.deadline = time.monotonic() + budget  # type: ignore[attr-defined]
+        content.budget_seconds = budget  # type: ignore[attr-defined]
         try:
             return analyze()
         except Exception as exc:  # noqa: BLE001

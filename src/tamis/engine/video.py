@@ -60,6 +60,7 @@ def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
 def _frames_in_background(content: VideoContent, settings, out: queue.Queue, stop: threading.Event) -> None:
     try:
         for sf in selected_frames(content, settings):
+            content.check_deadline()
             sf.pdq = frame_pdq(sf.rgb)  # here, beside decoding, not in the analysing thread
             if not _put(out, sf, stop):
                 return

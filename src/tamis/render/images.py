@@ -27,13 +27,57 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _label(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, colour, font) -> None:
-    x, y = xy
-    left, top, right, bottom = draw.textbbox((x, y), text, font=font)
-    y = max(0, y - (bottom - top) - 4)
-    left, top, right, bottom = draw.textbbox((x, y), text, font=font)
-    draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=colour)
-    draw.text((x, y), text, fill=(255, 255, 255), font=font)
+_Rect = tuple[float, float, float, float]
+
+
+class _Labels:
+    """Labels drawn on one picture, each placed where it covers none drawn before: just
+    above its box if free, else shifted down (or, past the bottom edge, up) a line at a time."""
+
+    #: Places tried per label before it is drawn where it first wanted to go.
+    TRIES = 64
+
+    def __init__(self, draw: ImageDraw.ImageDraw, font, height: int) -> None:
+        self.draw, self.font, self.height = draw, font, height
+        self.placed: list[_Rect] = []
+
+    def place(self, xy: tuple[float, float], text: str) -> tuple[tuple[float, float], _Rect]:
+        """Where ``text`` goes for a box whose top-left corner is ``xy`` (the label's anchor,
+        and its background rectangle); the place is taken."""
+        x, y = xy
+        left, top, right, bottom = self.draw.textbbox((x, y), text, font=self.font)
+        h = bottom - top
+        first = max(0.0, y - h - 4)
+        step = h + 5
+        downs = (first + k * step for k in range(self.TRIES))
+        ups = (first - k * step for k in range(1, self.TRIES))
+        candidates = [c for c in downs if c + h <= self.height] + [c for c in ups if c >= 0]
+        choice = first
+        for cy in candidates[:self.TRIES]:
+            rect = self._rect(x, cy, text)
+            if not any(_overlap(rect, other) for other in self.placed):
+                choice = cy
+                break
+        rect = self._rect(x, choice, text)
+        self.placed.append(rect)
+        return (x, choice), rect
+
+    def _rect(self, x: float, y: float, text: str) -> _Rect:
+        left, top, right, bottom = self.draw.textbbox((x, y), text, font=self.font)
+        return (left - 2, top - 2, right + 2, bottom + 2)
+
+    def draw_label(self, xy: tuple[float, float], text: str, colour) -> None:
+        at, rect = self.place(xy, text)
+        _paint(self.draw, at, rect, text, colour, self.font)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _paint(draw: ImageDraw.ImageDraw, at, rect, text: str, colour, font) -> None:
+    draw.rectangle(rect, fill=colour)
+    draw.text(at, text, fill=(255, 255, 255), font=font)
 
 
 def annotate_frame(frame, result: ScanResult, animated: bool) -> Image.Image:
@@ -54,6 +98,13 @@ def annotate(rgb: np.ndarray, result: ScanResult, frame: int | None = None) -> I
     def same_frame(f):
         return frame is None or f in (None, frame)
 
+    labels = _Labels(draw, font, img.size[1])
+    findings = [f for f in result.findings if same_frame(f.location.frame)]
+    whole = sorted((f for f in findings if f.location.box is None), key=lambda f: -f.score)
+    banner = "  ".join([f"{result.action.upper()}"] + [f"{f.label} {f.score:.2f}" for f in whole if f.score >= 0.1])
+    banner_at = labels.place((4, font.size + 8), banner)  # its corner is kept; drawn last, on top
+    pending: list[tuple[tuple[float, float], str, tuple[int, int, int]]] = []
+
     for line in (result.text.lines if result.text else []):
         if same_frame(line.frame):
             draw.polygon([tuple(p) for p in line.polygon], outline=_COLOURS["text"], width=width)
@@ -64,24 +115,20 @@ def annotate(rgb: np.ndarray, result: ScanResult, frame: int | None = None) -> I
         draw.rectangle((b.x, b.y, b.x + b.w, b.y + b.h), outline=_COLOURS["face"], width=width)
         attrs = [f"{k}={'?' if a.value is None else ('yes' if a.value else 'no')}"
                  for k, a in face.attributes.items()]
-        _label(draw, (b.x, b.y), f"face {face.score:.2f} " + " ".join(attrs), _COLOURS["face"], font)
-    whole = []
-    for f in result.findings:
-        if not same_frame(f.location.frame):
-            continue
+        pending.append(((b.x, b.y), f"face {face.score:.2f} " + " ".join(attrs), _COLOURS["face"]))
+    for f in findings:
         b = f.location.box
         if b is None:
-            whole.append(f)
             continue
         c = _colour(f.label)
         draw.rectangle((b.x, b.y, b.x + b.w, b.y + b.h), outline=c, width=width)
         text = f"{f.label} {f.score:.2f}"
         if f.label == "qr_code":
             text += f" {f.data.get('payload', '')[:40]}"
-        _label(draw, (b.x, b.y), text, c, font)
-    banner = [f"{result.action.upper()}"] + [f"{f.label} {f.score:.2f}" for f in
-                                            sorted(whole, key=lambda f: -f.score) if f.score >= 0.1]
-    _label(draw, (4, font.size + 8), "  ".join(banner), (40, 40, 40), font)
+        pending.append(((b.x, b.y), text, c))
+    for xy, text, colour in pending:  # after every box, so that no box line crosses a label
+        labels.draw_label(xy, text, colour)
+    _paint(draw, *banner_at, banner, (40, 40, 40), font)
     return img
 
 

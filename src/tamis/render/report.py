@@ -9,10 +9,21 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
-from tamis.render.images import annotate_frame
+from tamis.render.findings import notable
+from tamis.render.images import annotate, annotate_frame
 from tamis.results import ScanResult
 
 THUMB_SIDE = 480
+#: Cards are shown most severe first, then by path.
+SEVERITY = ("block", "review", "error", "allow")
+#: Parts of a document looked at for its first picture (when it is not a PDF).
+PICTURE_PARTS = 64
+
+
+def sort_key(result: ScanResult) -> tuple[int, str]:
+    """Where ``result``'s card goes in the report: by decision (block, review, error,
+    allow), then by path."""
+    return SEVERITY.index(result.action), result.source
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d1f23}
@@ -50,30 +61,104 @@ for (const b of document.querySelectorAll('nav button')) {
 """
 
 
-def _thumb(result: ScanResult) -> str | None:
+def _thumb(result: ScanResult) -> tuple[str | None, str]:
+    """(The card's picture as a data: URL, or None; what the picture shows.)"""
     if result.video is not None:  # the best frame of the highest-scoring segment, drawn on already
         best = sorted(result.video.segments, key=lambda s: -s.max_score)
         jpg = next((result.thumbnails[s.frame] for s in best if s.frame in result.thumbnails), None)
-        return "data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii") if jpg else None
+        return ("data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii") if jpg else None,
+                f"best frame of {result.source}")
     content = result.content
+    if result.document is not None and content is not None:
+        return _document_picture(result)
     if content is None or not getattr(content, "frames", None):
-        return None
+        return None, ""
     frame = content.frames[0]
-    img = annotate_frame(frame, result, len(content.frames) > 1)
+    return _jpeg(annotate_frame(frame, result, len(content.frames) > 1)), f"annotated {result.source}"
+
+
+def _jpeg(img) -> str:
     img.thumbnail((THUMB_SIDE, THUMB_SIDE))
     buf = io.BytesIO()
     img.convert("RGB").save(buf, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def card(result: ScanResult) -> str:
-    """One input's card. Call while ``result.content`` is still attached (for the picture)."""
+def _document_picture(result: ScanResult) -> tuple[str | None, str]:
+    """A document's picture: its first page (PDF), else its first picture (a page image, an
+    embedded image, an attached or archived picture), with the findings placed on it drawn
+    in. None when it has none or it cannot be read again (it was scanned already)."""
+    try:
+        found = _first_picture(result.content)
+    except Exception:  # noqa: BLE001 - the card goes without a picture, the scan stands
+        found = None
+    if found is None:
+        return None, ""
+    label, page, rgb = found
+    on_it = [f for f in result.findings if f.location.box is not None and f.location.part is not None
+             and (f.location.part == label or f.location.part.startswith(f"{label} > "))
+             and (page is None or f.location.page == page)]
+    shown = ScanResult(source=result.source, findings=on_it, decision=result.decision, error=result.error)
+    where = f"page {page}" if label == "page 1" else (f"{label}, page {page}" if page else label)
+    return _jpeg(annotate(rgb, shown)), f"{where} of {result.source}"
+
+
+def _first_picture(content) -> tuple[str, int | None, object] | None:
+    """(Part label, page, RGB array) of the first picture of a document, or None."""
+    from dataclasses import replace
+
+    from tamis.content.document import Budget, Limits, parts
+    from tamis.content.image import load_image
+    from tamis.content.sniff import sniff
+
+    if content.format == "pdf":
+        return _pdf_first_page(content)
+    limits = Limits()
+    fresh = replace(content, budget=Budget(), notes=[])  # read again, apart from the scan's budget and notes
+    for n, part in enumerate(parts(fresh, limits)):
+        if n >= PICTURE_PARTS:
+            break
+        if part.rgb is not None:
+            return part.label, part.page, part.rgb
+        if part.data and sniff(part.data).kind == "image":
+            try:
+                image = load_image(part.label, part.data, sniff(part.data).media_type,
+                                   max_pixels=limits.max_pixels, min_side=1, max_frames=1)
+            except Exception:  # noqa: BLE001 - try the next one
+                continue
+            if image.frames:
+                return part.label, part.page, image.frames[0].rgb
+    return None
+
+
+def _pdf_first_page(content) -> tuple[str, int, object] | None:
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(content.data)  # an encrypted one fails here: no picture
+    try:
+        if len(pdf) == 0:
+            return None
+        page = pdf[0]
+        w, h = page.get_size()
+        scale = min(4.0, 2 * THUMB_SIDE / max(w, h, 1.0))
+        rgb = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+    finally:
+        pdf.close()
+    return "page 1", 1, rgb
+
+
+def card(result: ScanResult, policy=None, all_findings: bool = False) -> str:
+    """One input's card. Call while ``result.content`` is still attached (for the picture).
+
+    Repeats of a label are listed once, with their count; findings under ``policy``'s
+    thresholds for their label are left out (counted) unless ``all_findings``."""
     e = html.escape
     action = result.action
     parts = [f'<article class="card" data-action="{action}">']
-    src = _thumb(result)
+    src, what = _thumb(result)
     if src:
-        parts.append(f'<img alt="annotated {e(result.source)}" src="{src}">')
+        parts.append(f'<img alt="{e(what)}" src="{src}">')
     parts.append('<div class="body">')
     parts.append(f'<h2>{e(result.source)}</h2><span class="badge {action}">{action}</span>')
     if result.error:
@@ -100,13 +185,25 @@ def card(result: ScanResult) -> str:
             if failed:
                 parts.append("<ul>" + "".join(f"<li>{e(p.part)}: {e(p.error['code'])}</li>" for p in failed)
                              + "</ul>")
+            with_faces = [p for p in d.parts if p.faces]
+            if with_faces:
+                n = sum(p.faces for p in with_faces)
+                where = ", ".join(p.part + (f" (page {p.page})" if p.page else "") for p in with_faces[:5])
+                more = f" and {len(with_faces) - 5} more parts" if len(with_faces) > 5 else ""
+                parts.append(f'<p class="faces">{n} face{"s" if n != 1 else ""} found in the document: '
+                             f'{e(where)}{more}</p>')
         elif result.language:
             parts.append(f' <span class="muted">text, language {e(str(result.language["code"]))}</span>')
-        rows = [f"<tr><td>{e(f.label)}</td><td>{f.score:.2f}</td><td>{e(_where(f))}</td></tr>"
-                for f in sorted(result.findings, key=lambda f: -f.score) if f.score >= 0.05]
+        groups, hidden = notable(result.findings, policy, all_findings)
+        rows = [f"<tr><td>{e(g.label)}</td><td>{g.score:.2f}</td><td>{f'×{g.count}' if g.count > 1 else ''}</td>"
+                f"<td>{e(_where(g.top))}{f' (and {g.count - 1} more)' if g.count > 1 else ''}</td></tr>"
+                for g in groups]
         if rows:
-            parts.append("<table><tr><th>label</th><th>score</th><th>where / what</th></tr>"
-                         + "".join(rows) + "</table>")
+            parts.append('<table class="findings"><tr><th>label</th><th>score</th><th>times</th>'
+                         "<th>where / what (highest)</th></tr>" + "".join(rows) + "</table>")
+        if hidden:
+            parts.append(f'<p class="muted hidden-findings">{hidden} finding{"s" if hidden != 1 else ""} under '
+                         "the policy's thresholds not listed (scan with --all-findings to list them)</p>")
         if result.faces:
             faces = []
             for face in result.faces:
@@ -122,6 +219,8 @@ def card(result: ScanResult) -> str:
             why = "; ".join(f"{r.label} {r.score:.2f} ≥ {r.threshold:.2f} → {r.action.value}"
                             for r in result.decision.reasons)
             parts.append(f'<p class="muted">policy {e(result.decision.policy)}: {e(why)}</p>')
+        for note in result.notes:
+            parts.append(f'<p class="muted note">note: {e(note)}</p>')
         if result.hashes:
             parts.append(f'<p class="muted">sha256 {result.hashes.sha256[:16]}… pdq '
                          f'{(result.hashes.pdq or "")[:16]}…</p>')
