@@ -209,12 +209,12 @@ def odt_nested_paragraphs(depth: int = 5_000) -> bytes:
     return with_members(odt(["placeholder"]), {"content.xml": xml.encode()})
 
 
-def pdf_with_zip_appended(pdf: bytes, members: dict[str, bytes]) -> bytes:
+def with_zip_appended(host: bytes, members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
-    return pdf + buf.getvalue()
+    return host + buf.getvalue()
 
 
 def tar_with_latin1_names() -> bytes:

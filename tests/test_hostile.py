@@ -116,7 +116,7 @@ def test_blank_giant_pages_are_not_rendered(eng):
 
 
 def test_zip_appended_to_a_pdf_is_scanned_too(eng):
-    data = hostile.pdf_with_zip_appended(text_pdf(["An ordinary page of an ordinary report, nothing more."]),
+    data = hostile.with_zip_appended(text_pdf(["An ordinary page of an ordinary report, nothing more."]),
                                          {"hidden.txt": b"write to hidden.person@example.com"})
     r = scan_between_good(eng, data)
     assert r.error is None and any("ZIP archive is appended" in n for n in r.notes)
@@ -238,3 +238,9 @@ def test_cli_reports_a_hostile_file_and_keeps_the_others(tmp_path):
     assert [Path(x["source"]).name for x in lines] == ["a.png", "b.tiff", "c.gif", "d.png"]
     assert [("error" in x) for x in lines] == [False, True, True, False]
 
+
+
+def test_zip_appended_to_a_picture_is_noted(eng):
+    data = hostile.with_zip_appended(GOOD, {"hidden.txt": b"what the picture hides"})
+    r = scan_between_good(eng, data)
+    assert r.error is None and any("ZIP archive is appended" in n for n in r.notes), r.notes

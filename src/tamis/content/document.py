@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tamis.content.base import Content, printable
+from tamis.content.sniff import appended_zip
 from tamis.errors import (
     ArchiveBombError,
     CorruptInputError,
@@ -361,25 +362,12 @@ def _check_pdf_streams(content: DocumentContent, limits: Limits) -> None:
                                    f"{limits.max_unpacked_bytes:,} bytes (a decompression bomb?)")
 
 
-def _appended_zip(data: bytes) -> int | None:
-    """Where a ZIP archive appended to (or hidden in) a file starts, if there is one."""
-    if b"PK\x05\x06" not in data[-(1 << 16) - 22:]:
-        return None
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            starts = [i.header_offset for i in z.infolist()]
-    except (zipfile.BadZipFile, ValueError, NotImplementedError, OSError, EOFError):
-        return None
-    start = min(starts, default=None)
-    return start if start and data[start:start + 4] == b"PK\x03\x04" else None
-
-
 def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
     _check_pdf_streams(content, limits)
-    zip_at = _appended_zip(content.data)
+    zip_at = appended_zip(content.data)
     if zip_at is not None:  # a polyglot: a PDF to readers, a ZIP to unzip; both are scanned
         content.notes.append(f"a ZIP archive is appended at byte {zip_at:,}; it was scanned too")
         yield Part("appended zip", data=content.data[zip_at:])

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from tamis.content.base import Content
+from tamis.content.sniff import appended_zip
 from tamis.errors import CorruptInputError, DecompressionBombError, TooSmallError, UnsupportedFormatError
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -152,6 +153,10 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
             n_frames = _frame_count(img)
             content = ImageContent(kind="image", name=name, media_type=media_type, data=data,
                                    width=width, height=height, frame_count=n_frames)
+            zip_at = appended_zip(data)
+            if zip_at is not None:  # a polyglot: a picture to viewers, an archive to unzip
+                content.notes.append(f"a ZIP archive is appended at byte {zip_at:,} (a way to hide files); "
+                                     "scan it on its own to see what it holds")
             if n_frames <= 1:
                 oriented = ImageOps.exif_transpose(img)
                 rgb = _to_rgb(oriented)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
 import re
+import zipfile
 from dataclasses import dataclass
 
 
@@ -59,6 +61,19 @@ def sniff(data: bytes) -> Sniffed:
     if _looks_like_text(data):
         return _text_kind(data)
     return Sniffed("unknown", "application/octet-stream")
+
+
+def appended_zip(data: bytes) -> int | None:
+    """Where a ZIP archive appended to (or hidden in) a file starts, if there is one."""
+    if b"PK\x05\x06" not in data[-(1 << 16) - 22:]:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            starts = [i.header_offset for i in z.infolist()]
+    except (zipfile.BadZipFile, ValueError, NotImplementedError, OSError, EOFError):
+        return None
+    start = min(starts, default=None)
+    return start if start and data[start:start + 4] == b"PK\x03\x04" else None
 
 
 def _is_tar_header(data: bytes) -> bool:
