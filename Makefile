@@ -1,14 +1,16 @@
 # The two commands of the README.
 #   make demo   installs tamis into .venv and scans the bundled samples (images, video, documents)
-#   make test   installs tamis with its test tools and runs every test
+#   make test   installs tamis with its test tools (and the optional AGPL nudity extra, which the
+#               tests cover) into a separate .venv-test, and runs every test there
 VENV ?= .venv
-export VENV
+TEST_VENV ?= .venv-test
 BIN := $(VENV)/bin
+TEST_BIN := $(TEST_VENV)/bin
 
 .PHONY: demo test bench lint clean
 
 demo:
-	scripts/install.sh video
+	VENV=$(VENV) scripts/install.sh video
 	$(BIN)/tamis models
 	$(BIN)/tamis scan samples/images samples/video samples/documents --annotate out/annotated \
 		--blur-faces out/blurred --thumbnails out/thumbnails --report out/report.html \
@@ -17,14 +19,14 @@ demo:
 	@echo "Results: out/results.json and out/report.html; pictures: out/annotated/, out/thumbnails/, out/blurred/"
 
 test:
-	scripts/install.sh dev,nudity,video
-	$(BIN)/python -m pytest -q --timeout 600
+	VENV=$(TEST_VENV) scripts/install.sh dev,nudity,video
+	$(TEST_BIN)/python -m pytest -q --timeout 600
 
 bench:
 	$(BIN)/python bench/bench_images.py
 
 lint:
-	$(BIN)/ruff check src tests bench
+	$(TEST_BIN)/ruff check src tests bench
 
 clean:
 	rm -rf out .pytest_cache build *.egg-info src/*.egg-info

@@ -318,3 +318,13 @@ def test_banks_add_to_an_unknown_bank_fails_once(samples, tmp_path):
     rows.write_text("signal,value\nmd5,d41d8cd98f00b204e9800998ecf8427e\nmd5,0cc175b9c0f1b6a831c399e269772661\n")
     r = run("banks", "import", "nosuchbank", rows)
     assert r.exit_code == 2 and r.output.count("no bank named") == 1
+
+
+def test_scan_names_the_detectors_it_runs_and_an_extra_with_its_licence(samples):
+    from tamis.detectors import REGISTRY
+
+    r = run("scan", samples / "cat.jpg")
+    line = next(x for x in r.stderr.splitlines() if x.startswith("detectors: "))
+    assert "nsfw" in line and "faces" in line
+    if REGISTRY["nudity"]().available()[0]:
+        assert "nudity (extra 'nudity', AGPL-3.0)" in line

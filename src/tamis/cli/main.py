@@ -240,6 +240,7 @@ def scan(
     sources = itertools.chain(files, (None for _ in text or []))
     pictures = _Pictures(annotate, blur_faces, "pixelate" if pixelate else "blur", report, thumbnails,
                          view=_View(pol, all_findings))
+    _say_detectors(engine)
     _emit(zip(sources, stream), total, format, output, pictures, progress)
 
 
@@ -339,6 +340,18 @@ def _emit(items, total: int, format: str, output: Optional[Path], pictures: _Pic
         sink.close()
     pictures.finish(counts)
     _summary(counts, elapsed)
+
+
+def _say_detectors(engine) -> None:
+    """Which detectors run, on stderr: an optional extra (the AGPL nudity model) joins the
+    defaults when installed, and that must never be silent."""
+    names = []
+    for det in engine.detectors:
+        extras = {m.optional_extra for m in det.models if m.optional_extra}
+        licences = {m.licence_weights for m in det.models if m.optional_extra}
+        names.append(f"{det.name} (extra '{', '.join(sorted(extras))}', {', '.join(sorted(licences))})"
+                     if extras else det.name)
+    err.print(escape("detectors: " + ", ".join(names)), highlight=False, soft_wrap=True)
 
 
 def _summary(counts: Counter, elapsed: float) -> None:
