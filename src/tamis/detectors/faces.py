@@ -1,6 +1,7 @@
 """Faces: detection with landmarks (MediaPipe), and only the attributes tamis allows.
 
-Detection uses MediaPipe's full-range BlazeFace model; each face is then meshed
+Detection uses MediaPipe's full-range BlazeFace model (run by ONNX Runtime, see
+:mod:`tamis.detectors.facenets`); each face is then meshed
 (478 points with irises) on its own crop, and the attributes ``eyes_open``,
 ``smiling`` and ``glasses`` come from geometric and image features of that mesh,
 mapped to probabilities by small logistic models calibrated on a labelled face set
@@ -11,11 +12,8 @@ close to 0.5 to call. Nothing else is computed about a face.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -28,20 +26,28 @@ from tamis.detectors.models import ModelFile
 from tamis.results import Box, Face, FaceAttribute
 from tamis.taxonomy import FACE_ATTRIBUTES
 
-_MP = dict(distribution="mediapipe", module="mediapipe", licence_code="Apache-2.0",
-           licence_weights="Apache-2.0")
+# MediaPipe 0.10.21's networks (Apache-2.0, weights unchanged), converted to ONNX once by
+# scripts/convert_face_models.py and shipped in tamis/detectors/face_models/ (see its NOTICE).
+_MP = dict(distribution="tamis", module="tamis.detectors", licence_code="Apache-2.0",
+           licence_weights="Apache-2.0 (MediaPipe 0.10.21)")
 FACE_DETECTION_FULL = ModelFile(
-    name="blazeface_full_range", relpath="modules/face_detection/face_detection_full_range_sparse.tflite",
-    sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    name="blazeface_full_range", relpath="face_models/blazeface_full_range.onnx",
+    sha256="533adbf0852ac12a9df50e7c450d3f4672bdd1422bb8feace77a4b45aea17fc3",
     detects="face boxes and 6 keypoints", **_MP)
 FACE_DETECTION_SHORT = ModelFile(
-    name="blazeface_short_range", relpath="modules/face_detection/face_detection_short_range.tflite",
-    sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
-    detects="face box on a face crop (inside the mesh graph)", **_MP)
-FACE_MESH = ModelFile(
-    name="face_mesh_attention", relpath="modules/face_landmark/face_landmark_with_attention.tflite",
-    sha256="e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+    name="blazeface_short_range", relpath="face_models/blazeface_short_range.onnx",
+    sha256="5823d9aba2abcfdebd3e22a870f4c2fd2ea5f1e4041d0c3472c019e6ec017d47",
+    detects="faces that fill the picture; the face in a mesh crop", **_MP)
+FACE_MESH_STEPS = ModelFile(
+    name="face_mesh_attention (steps)", relpath="face_models/face_mesh_attention.json",
+    sha256="e323a635e04214954b0115f767ac7791c91ba953f6f6d92d2fa836e4fc6f20f0",
+    detects="how the mesh network's segments and custom operations run", **_MP)
+FACE_MESH = tuple(ModelFile(
+    name=f"face_mesh_attention.{i}", relpath=f"face_models/face_mesh_attention.{i}.onnx", sha256=digest,
     detects="478 face-mesh points with irises (for eyes_open, smiling, glasses)", **_MP)
+    for i, digest in enumerate(("3220521f3b40b1312fb2e46bc68618b61261aa37fb0def504a38e7e1aa030d10",
+                                "ca850d88edf8e895610c2979655244c3f4e759a291286e29068ee3fefe7114b6",
+                                "150cfb81d6089bb9090577849a5f1561f0c7196aaa2407476f291d823d26c44d")))
 
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
 
@@ -209,31 +215,11 @@ def _non_max_suppression(candidates: list, overlap: float = 0.3) -> list:
     return kept
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence file descriptor 2 (where native libraries log) for the duration."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
 class FaceDetector(Detector):
     name = "faces"
-    version = "mediapipe-0.10.21-blazeface-full+mesh"
+    version = "blazeface-full+short+mesh-attention-mediapipe-0.10.21-onnx"
     labels = frozenset()
-    models = (FACE_DETECTION_FULL, FACE_DETECTION_SHORT, FACE_MESH)
+    models = (FACE_DETECTION_FULL, FACE_DETECTION_SHORT, FACE_MESH_STEPS, *FACE_MESH)
     description = "face boxes, keypoints and eyes_open / smiling / glasses"
     min_confidence = 0.5
     max_faces = 32
@@ -244,24 +230,19 @@ class FaceDetector(Detector):
         self.wanted = frozenset(FACE_ATTRIBUTES if attributes is None else attributes)
 
     def _load(self) -> None:
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        with _quiet_stderr():  # MediaPipe's C++ start-up chatter is not for our users
-            from mediapipe.python.solutions import face_detection, face_mesh
+        from tamis.detectors import facenets
 
-            self._detector = face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=self.min_confidence)
-            # The full-range model misses faces that fill the picture (profile photos,
-            # tight crops); the short-range model finds those.
-            self._close_detector = face_detection.FaceDetection(
-                model_selection=0, min_detection_confidence=self.min_confidence)
-            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                            refine_landmarks=True, min_detection_confidence=0.3)
-            blank = np.zeros((192, 192, 3), np.uint8)  # the graphs start on first use
-            self._detector.process(blank)
-            self._close_detector.process(blank)
-            self._mesh.process(blank)
+        # The full-range model misses faces that fill the picture (profile photos, tight
+        # crops); the short-range model finds those. Thresholds: what MediaPipe's graphs
+        # really use (0.6 and 0.5; their options' min_detection_confidence is ignored).
+        self._detector = facenets.BlazeFace(self.onnx_session(FACE_DETECTION_FULL), facenets.FULL_RANGE)
+        self._close_detector = facenets.BlazeFace(self.onnx_session(FACE_DETECTION_SHORT), facenets.SHORT_RANGE)
+        steps = json.loads(FACE_MESH_STEPS.path().read_text())
+        network = facenets.SegmentedNetwork(steps, {i: self.onnx_session(m) for i, m in enumerate(FACE_MESH)})
+        # The mesh graph's own face detector (short range) at its min_detection_confidence 0.3.
+        crop_detector = facenets.BlazeFace(self.onnx_session(FACE_DETECTION_SHORT), facenets.SHORT_RANGE, 0.3)
+        self._mesh = facenets.FaceMesh(crop_detector, network, steps["refinement"])
         self.attribute_models = load_attribute_models()
-        self._mesh_quiet = False  # stderr is silenced around the first mesh call only
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()
@@ -277,14 +258,13 @@ class FaceDetector(Detector):
         h, w = rgb.shape[:2]
         candidates = []
         for detector in (self._detector, self._close_detector):
-            for det in detector.process(rgb).detections or []:
-                rel = det.location_data.relative_bounding_box
-                box = Box(rel.xmin * w, rel.ymin * h, rel.width * w, rel.height * h).clip(w, h)
+            for det in detector.detect(rgb):
+                x, y, bw, bh = det.box
+                box = Box(x * w, y * h, bw * w, bh * h).clip(w, h)
                 if box.w < 2 or box.h < 2:
                     continue
-                marks = {name: (kp.x * w, kp.y * h)
-                         for name, kp in zip(KEYPOINTS, det.location_data.relative_keypoints)}
-                candidates.append((float(min(max(det.score[0], 0.0), 1.0)), box, marks))
+                marks = {name: (float(kx * w), float(ky * h)) for name, (kx, ky) in zip(KEYPOINTS, det.keypoints)}
+                candidates.append((float(min(max(det.score, 0.0), 1.0)), box, marks))
         faces = []
         for score, box, marks in _non_max_suppression(candidates)[: self.max_faces]:
             faces.append(Face(box=box, score=score, landmarks=marks, attributes=self.attributes(rgb, box)))
@@ -310,16 +290,11 @@ class FaceDetector(Detector):
         scale = 256.0 / max(crop.shape[:2])
         crop = cv2.resize(crop, None, fx=scale, fy=scale,
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        if self._mesh_quiet:
-            res = self._mesh.process(np.ascontiguousarray(crop))
-        else:  # the graph logs a one-time warning about its ROI on the first real face
-            with _quiet_stderr():
-                res = self._mesh.process(np.ascontiguousarray(crop))
-            self._mesh_quiet = True
-        if not res.multi_face_landmarks:
+        rel = self._mesh(np.ascontiguousarray(crop))
+        if rel is None:
             return None
         ch, cw = crop.shape[:2]
-        pts = np.array([(lm.x * cw, lm.y * ch, lm.z * cw) for lm in res.multi_face_landmarks[0].landmark])
+        pts = rel * np.array([cw, ch, cw])
         return pts, cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
 
     def features(self, rgb: np.ndarray, box: Box) -> dict[str, float] | None:
