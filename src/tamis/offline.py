@@ -33,8 +33,8 @@ def lock_down() -> None:
         return
     _done = True
     os.environ.update(FORCED)
-    # matplotlib (imported by the face models' package) writes a font cache to
-    # ~/.cache/matplotlib: keep it with the rest of tamis's data unless the operator chose.
+    # matplotlib, should a library import it, writes a font cache to ~/.cache/matplotlib:
+    # keep it with the rest of tamis's data unless the operator chose.
     if "MPLCONFIGDIR" not in os.environ:
         os.environ["MPLCONFIGDIR"] = os.path.join(_home(), "cache", "matplotlib")
     if "onnxruntime" in sys.modules:  # imported before tamis: switch its telemetry off too
