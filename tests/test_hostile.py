@@ -49,7 +49,7 @@ FAULTS = [
     ("mkv_unknown_codec", "unsupported_format"),
     ("mp4_truncated", "corrupt_input"),
     ("progressive_jpeg_many_scans", "decompression_bomb"),
-    ("eml_many_parts", "archive_bomb"),
+    ("eml_many_parts", "archive_bomb"),  # the first 10,000 parts are scanned, then the part limit
 ]
 
 
@@ -244,3 +244,81 @@ def test_zip_appended_to_a_picture_is_noted(eng):
     data = hostile.with_zip_appended(GOOD, {"hidden.txt": b"what the picture hides"})
     r = scan_between_good(eng, data)
     assert r.error is None and any("ZIP archive is appended" in n for n in r.notes), r.notes
+
+
+def test_blocklist_terms_must_be_a_list(tmp_path):
+    from tamis.detectors.blocklist import read_list
+    from tamis.errors import TamisError
+
+    f = tmp_path / "words.yaml"
+    f.write_text("terms: free gift\n")  # a string, once split into the one-letter terms f, r, e...
+    with pytest.raises(TamisError, match="terms must be a list"):
+        read_list(f)
+    f.write_text("terms: [free gift, 42]\n")
+    assert [e.value for e, _ in read_list(f)] == ["free gift", "42"]
+
+
+def test_pdf_with_a_large_ordinary_image_is_read(eng):
+    """A Flate stream that inflates past 4 MiB (a 1400 x 1300 picture) once looped forever."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    from conftest import noise_image
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(60, 800, "A report with a large photograph in it, and some words.")
+    from PIL import Image
+
+    c.drawImage(ImageReader(Image.fromarray(noise_image(1400, 1300))), 50, 50, 500, 460)
+    c.save()
+    r = scan_between_good(eng, buf.getvalue())
+    assert r.error is None and r.document is not None
+
+
+def test_email_headers_and_file_names_in_raw_utf8_are_read(eng):
+    raw = ("From: José Pérez <jose@example.com>\r\nTo: b@example.com\r\n"
+           "Subject: Réunion =?utf-8?q?d=C3=A9j=C3=A0?= vu\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+           "--b\r\nContent-Type: application/octet-stream\r\n"
+           "Content-Disposition: attachment; filename=\"naïve.txt\"\r\n\r\nabc\r\n"
+           "--b\r\nContent-Type: application/octet-stream\r\n"
+           "Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.txt\r\n\r\nabc\r\n--b--\r\n").encode()
+    from tamis.content.document import Limits, load_document, parts
+
+    got = {p.label: p.text for p in parts(load_document("m.eml", raw, "message/rfc822"), Limits())}
+    assert "From: José Pérez" in got["headers"] and "Subject: Réunion déjà vu" in got["headers"]
+    assert "attachment naïve.txt" in got and "attachment résumé.txt" in got
+
+
+@pytest.mark.timeout(300)
+def test_pool_takes_streams_keeps_text_names_and_yields_before_an_input_error(tmp_path):
+    from tamis.config import Settings
+    from tamis.engine.pool import scan_parallel, scan_texts_parallel
+
+    options = dict(settings=Settings(home=tmp_path / "home", detectors=("hashes",)))
+    png = tmp_path / "a.png"
+    png.write_bytes(GOOD)
+    with png.open("rb") as stream:
+        results = list(scan_parallel([png, stream, png], 1, **options))
+    assert [r.error for r in results] == [None, None, None]
+    names = [r.source for r in scan_texts_parallel(["one", "two", "three"], 1, chunk=2, **options)]
+    assert names == ["<text 0>", "<text 1>", "<text 2>"]
+
+    def sources():
+        yield png
+        yield png
+        raise RuntimeError("the listing failed")
+
+    got = []
+    with pytest.raises(RuntimeError, match="listing failed"):
+        for r in scan_parallel(sources(), 1, **options):
+            got.append(r)
+    assert len(got) == 2
+
+
+def test_names_cannot_drive_a_terminal():
+    from tamis.content.base import printable
+
+    assert printable("a\x1b]0;pwned\x07b\udcff.txt") == "a\\x1b]0;pwned\\x07b\\xff.txt"
+    assert printable("ordinary name.pdf") == "ordinary name.pdf"

@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 import sys
 
-#: Set whatever the environment says: these are not the operator's to turn on through tamis.
-FORCED = {
-    "ORT_DISABLE_TELEMETRY": "1",  # ONNX Runtime: no 1DS telemetry, no device id on disk
-    "HF_HUB_OFFLINE": "1",  # any Hugging Face client: never fetch from the hub
+#: Set whatever the environment says: tamis loads ONNX Runtime, and its telemetry is not
+#: the operator's to turn on through tamis.
+FORCED = {"ORT_DISABLE_TELEMETRY": "1"}  # no 1DS telemetry, no device id on disk
+#: Set unless the environment already says otherwise (an application that embeds tamis
+#: may use the Hugging Face hub itself; tamis never does).
+DEFAULTS = {
+    "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",  # the cross-tool convention
@@ -33,6 +36,8 @@ def lock_down() -> None:
         return
     _done = True
     os.environ.update(FORCED)
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)
     # matplotlib, should a library import it, writes a font cache to ~/.cache/matplotlib:
     # keep it with the rest of tamis's data unless the operator chose.
     if "MPLCONFIGDIR" not in os.environ:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tamis.banks.signals import SIGNALS, SignalError
+from tamis.content.text import clean_text
 from tamis.errors import InputError, TamisError
 from tamis.taxonomy import check_label
 
@@ -71,16 +72,27 @@ class BankStore(Protocol):
     def version(self) -> tuple[int, int]: ...
 
 
+#: Longest note or source kept with an entry.
+MAX_TEXT_FIELD = 4096
+
+
 def validate(entry: Entry) -> Entry:
     """The entry with its value in canonical form; an InputError naming what is wrong."""
     if entry.signal not in SIGNALS:
         raise SignalError(f"unknown signal type {entry.signal!r} (use {', '.join(SIGNALS)})")
     value = SIGNALS[entry.signal].parse(entry.value)
+    for what in ("note", "source"):
+        text = getattr(entry, what)
+        if text is not None and not isinstance(text, str):
+            raise InputError(f"{what} must be text, not {type(text).__name__}")
+        if text is not None and len(text) > MAX_TEXT_FIELD:
+            raise InputError(f"{what} is {len(text):,} characters, over the limit of {MAX_TEXT_FIELD:,}")
     try:
         label = check_label(entry.label or "known_content")
     except TamisError as exc:
         raise InputError(exc.message) from None
-    return Entry(entry.bank, entry.signal, value, label, entry.note or None, entry.source or None, entry.id)
+    return Entry(entry.bank, entry.signal, value, label, clean_text(entry.note) if entry.note else None,
+                 clean_text(entry.source) if entry.source else None, entry.id)
 
 
 class SQLiteBankStore:
@@ -235,10 +247,23 @@ def parse_rows(bank: str, data: str, fmt: str, default_signal: str | None = None
     """(line number, entry or error message) for each row of a CSV (with a header) or JSON-lines text."""
     if fmt == "csv":
         reader = csv.DictReader(io.StringIO(data))
-        if not reader.fieldnames or "value" not in reader.fieldnames:
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as exc:
+            yield 1, f"unreadable CSV header ({exc})"
+            return
+        if not fieldnames or "value" not in fieldnames:
             yield 1, "the CSV needs a header with at least a 'value' column (and signal, label, note, source)"
             return
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a field over the csv module's limit, a NUL...: the rest is unreadable
+                yield reader.line_num, f"unreadable CSV ({exc}); the lines after it were not read"
+                return
             signal = (row.get("signal") or default_signal or "").strip()
             yield reader.line_num, Entry(bank, signal, row.get("value") or "", (row.get("label") or "").strip(),
                                          row.get("note"), row.get("source"))
@@ -250,6 +275,9 @@ def parse_rows(bank: str, data: str, fmt: str, default_signal: str | None = None
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield n, f"not JSON ({exc.msg})"
+                continue
+            except RecursionError:
+                yield n, "not JSON (nested too deeply)"
                 continue
             if not isinstance(obj, dict) or not isinstance(obj.get("value"), str):
                 yield n, "expected an object with a string 'value'"

@@ -254,12 +254,13 @@ class _Pictures:
         self.used: set[str] = set()
         self.cards: list[tuple[tuple, str]] = []  # (place in the report, card)
 
-    def add(self, result) -> None:
+    def add(self, result, path: str | None = None) -> None:
+        """``path``: the file as given (``result.source`` is its printable name)."""
         from tamis.render import card
         from tamis.render.report import sort_key
 
         if result.kind == "video" and result.error is None:
-            self._video(result)
+            self._video(result, path if path not in (None, "-") else None)
 
         if result.content is not None and getattr(result.content, "frames", None) and \
                 (self.annotate_dir or self.blur_dir):
@@ -268,7 +269,7 @@ class _Pictures:
             self.cards.append((sort_key(result), card(result, self.view.policy, self.view.everything)))
         result.content = None
 
-    def _video(self, result) -> None:
+    def _video(self, result, path: str | None) -> None:
         """Thumbnails of the best frame of each segment, and a face-redacted copy."""
         stem = None
         if self.thumbs_dir and result.video.segments:
@@ -281,13 +282,13 @@ class _Pictures:
         if self.blur_dir:
             import tamis
 
-            if not Path(result.source).is_file():
+            if path is None or not Path(path).is_file():
                 err.print(escape(f"{result.source}: a video from stdin is not redacted (give a file)"))
                 return
             stem = stem or _picture_stem(result.source, self.used)
             self.blur_dir.mkdir(parents=True, exist_ok=True)
             try:
-                tamis.blur_video(result.source, self.blur_dir / f"{stem}.mp4", mode=self.mode)
+                tamis.blur_video(path, self.blur_dir / f"{stem}.mp4", mode=self.mode)
             except TamisError as exc:
                 err.print(escape(f"{result.source}: not redacted: [{exc.code}] {exc.message}"), highlight=False)
 
@@ -324,7 +325,7 @@ def _emit(items, total: int, format: str, output: Optional[Path], pictures: _Pic
             if path == "-":
                 result.source = "<stdin>"
             counts[result.action] += 1
-            pictures.add(result)
+            pictures.add(result, path)
             if format == "jsonl":
                 print(json.dumps(result.to_dict(), ensure_ascii=False), file=sink or sys.stdout,
                       flush=sink is None)
@@ -378,6 +379,9 @@ def _read_jsonl(path: Path):
                 item = json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 yield lineno, f"line {lineno}", InputError(f"line {lineno}: not a JSON object ({exc})")
+                continue
+            except RecursionError:
+                yield lineno, f"line {lineno}", InputError(f"line {lineno}: JSON nested too deeply")
                 continue
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 ident = item.get("id", f"line {lineno}") if isinstance(item, dict) else f"line {lineno}"

@@ -39,21 +39,24 @@ class Content:
         return self._shared[key]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNPRINTABLE = re.compile("[\ud800-\udfff\x00-\x1f\x7f]")
 
 
 def printable(name: str) -> str:
     """A name from outside (a file name, an archive member, a header) that every writer can
-    write: bytes that were not UTF-8 (which Python keeps as surrogates, 0xff as U+DCFF) are
-    shown as ``\\xff``, any other lone surrogate as U+FFFD. Applied where names enter."""
-    if not _SURROGATE.search(name):
+    write and no terminal obeys: bytes that were not UTF-8 (which Python keeps as
+    surrogates, 0xff as U+DCFF) and control characters (an ESC sequence) are shown as
+    ``\\xff``, any other lone surrogate as U+FFFD. Applied where names enter."""
+    if not _UNPRINTABLE.search(name):
         return name
 
     def one(m: re.Match) -> str:
         code = ord(m.group())
+        if code < 0x80:
+            return f"\\x{code:02x}"
         return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "\ufffd"
 
-    return _SURROGATE.sub(one, name)
+    return _UNPRINTABLE.sub(one, name)
 
 
 def read_source(source: Source, max_bytes: int, name: str | None = None) -> tuple[str, bytes]:
@@ -78,6 +81,8 @@ def read_source(source: Source, max_bytes: int, name: str | None = None) -> tupl
             raise InputNotFoundError(f"{name}: no such file") from None
         except PermissionError:
             raise InputError(f"{name}: permission denied") from None
+        except OSError as exc:  # a loop of links, a name too long, an I/O error
+            raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
         if len(data) > max_bytes:  # the file grew, or is a pipe
             raise TooLargeError(f"{name}: over the limit of {max_bytes:,} bytes")
     elif hasattr(source, "read"):

@@ -13,6 +13,7 @@ import email
 import email.errors
 import email.policy
 import io
+import itertools
 import posixpath
 import re
 import tarfile
@@ -183,7 +184,7 @@ class _Zip:
         self.name, self.limits = content.name, limits
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(content.data))
-            self.infos = [i for i in self.zf.infolist() if not i.is_dir()]
+            self.infos = [i for i in self.zf.infolist() if not i.filename.endswith("/")]  # is_dir() fails on ''
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise CorruptInputError(f"{content.name}: corrupt zip container ({exc})") from None
         if len(self.infos) > limits.max_parts:
@@ -336,7 +337,7 @@ def _check_pdf_streams(content: DocumentContent, limits: Limits) -> None:
     """Inflate every zlib stream of a PDF once, in bounded pieces, before PDFium does it in
     one piece: a stream over the member limit (a page of 3 GiB of spaces fits in 3 MB) is a
     bomb, refused before PDFium allocates it."""
-    data, total = content.data, 0
+    data = content.data
     for m in _STREAM.finditer(data):
         at = m.end()
         head = data[at:at + 2]
@@ -349,17 +350,16 @@ def _check_pdf_streams(content: DocumentContent, limits: Limits) -> None:
                 chunk = view[pos:pos + (1 << 20)]
                 pos += len(chunk)
                 size += len(inflater.decompress(chunk, 1 << 22))
-                while inflater.unconsumed_tail and size <= limits.max_member_bytes:
-                    size += len(inflater.decompress(inflater.unconsumed_tail, 1 << 22))
+                while inflater.unconsumed_tail and not inflater.eof and size <= limits.max_member_bytes:
+                    more = len(inflater.decompress(inflater.unconsumed_tail, 1 << 22))
+                    if not more:
+                        break
+                    size += more
             if size > limits.max_member_bytes:
                 raise ArchiveBombError(f"{content.name}: a PDF stream unpacks to more than "
                                        f"{limits.max_member_bytes:,} bytes (a decompression bomb?)")
         except zlib.error:
             pass  # PDFium says what is wrong with it, if anything
-        total += size
-        if total > limits.max_unpacked_bytes:
-            raise ArchiveBombError(f"{content.name}: its streams unpack to more than "
-                                   f"{limits.max_unpacked_bytes:,} bytes (a decompression bomb?)")
 
 
 def _pdf(content: DocumentContent, limits: Limits) -> Iterator[Part]:
@@ -973,51 +973,71 @@ def _html(content: DocumentContent, limits: Limits) -> Iterator[Part]:
 MAX_HEADER_CHARS = 4096
 
 
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def _redecode(value: str) -> str:
+    """A raw header value as the parser kept it (bytes that are not ASCII as surrogate
+    escapes) read as UTF-8, unfolded, with RFC 2047 encoded words decoded one by one."""
+    import email.header
+
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    value = re.sub(r"\r?\n(?=[ \t])", "", value)
+
+    def word(m: re.Match) -> str:
+        try:
+            return str(email.header.make_header(email.header.decode_header(m.group())))
+        except (ValueError, LookupError, UnicodeError, email.errors.MessageError):
+            return m.group()
+
+    return printable(_ENCODED_WORD.sub(word, value))
+
+
 def _header(msg, key: str) -> str:
-    """A header's value with RFC 2047 encoded words decoded, cut to MAX_HEADER_CHARS.
+    """A header's value (raw UTF-8 and RFC 2047 encoded words decoded), cut to MAX_HEADER_CHARS.
 
     Messages are parsed with the compat32 policy, which keeps header values as they came:
     the structured parser of the default policy is quadratic on some values (a Reply-To of
     50,000 dots took over a minute) and ran each time a header was read."""
-    import email.header
-
-    raw = msg.get(key)
-    if raw is None:
-        return ""
-    raw = str(raw)[:MAX_HEADER_CHARS]
-    try:
-        return printable(str(email.header.make_header(email.header.decode_header(raw))))
-    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-        return printable(raw)
+    for name, value in msg.raw_items():
+        if name.lower() == key.lower():
+            return _redecode(str(value)[:MAX_HEADER_CHARS])
+    return ""
 
 
 def _filename(part) -> str | None:
-    """An attachment's file name (RFC 2231 and RFC 2047 forms decoded), or None."""
-    import email.header
+    """An attachment's file name (RFC 2231, RFC 2047 and raw UTF-8 forms decoded), or None.
 
+    Read from the raw Content-Disposition and Content-Type values, first read as UTF-8:
+    compat32's own get_filename() turns raw UTF-8 bytes into U+FFFD."""
+    import email.message
+
+    fields = email.message.Message()
+    for name, value in part.raw_items():
+        if name.lower() in ("content-disposition", "content-type"):
+            fields[name] = _redecode(str(value)[:MAX_HEADER_CHARS])
     try:
-        name = part.get_filename()
-    except (ValueError, LookupError, UnicodeError):
+        filename = fields.get_filename()
+    except (ValueError, LookupError, UnicodeError, email.errors.MessageError):
         return None
-    if name is None:
-        return None
-    name = str(name)[:MAX_HEADER_CHARS]
-    if "=?" in name:
-        try:
-            name = str(email.header.make_header(email.header.decode_header(name)))
-        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-            pass
-    return printable(name)
+    return None if filename is None else _redecode(str(filename))
+
+
+_BOUNDARY = re.compile(rb"(?m)^--[^\s-]")
 
 
 def _eml(content: DocumentContent, limits: Limits) -> Iterator[Part]:
-    # Count the parts before parsing: the parser builds every one of them first.
-    boundaries = len(re.findall(rb"(?m)^--[^\s-]", content.data))
-    if boundaries > 2 * limits.max_parts:  # (a body line may start with "--" too: room for those)
-        raise ArchiveBombError(f"{content.name}: {boundaries:,} MIME boundary lines: more parts than the limit of "
-                               f"{limits.max_parts:,}")
+    # Count the parts before parsing (the parser builds every one of them first): past the
+    # limit, only the message up to that boundary line is parsed.
+    data = content.data
+    boundaries = _BOUNDARY.finditer(data)
+    cut = next(itertools.islice(boundaries, 2 * limits.max_parts, None), None)
+    if cut is not None:
+        data = data[:cut.start()]
+        content.notes.append(f"only the part of the message before its {2 * limits.max_parts:,}th MIME boundary "
+                             "line was read")
     try:
-        msg = email.message_from_bytes(content.data, policy=email.policy.compat32)
+        msg = email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds
         raise CorruptInputError(f"{content.name}: not a readable e-mail ({exc})") from None
     head = "\n".join(f"{k}: {v}" for k in ("From", "To", "Reply-To", "Subject") if (v := _header(msg, k)))

@@ -88,22 +88,75 @@ class ImageContent(Content):
     ocr_always: bool = False
 
 
-def _frame_count(img: Image.Image) -> int:
-    """The frames of an animation, counted up to MAX_ANIMATION_FRAMES + 1. (Pillow's
-    ``n_frames`` of a GIF reads every frame of the file, however many there are.)"""
-    if img.format != "GIF":
-        return int(getattr(img, "n_frames", 1) or 1)
-    if not getattr(img, "is_animated", False):
+def jpeg_scans(data: bytes, stop: int) -> int:
+    """The scans (SOS segments) of a JPEG's main picture, counted up to ``stop``: its marker
+    segments are walked to the end of the picture, so what follows it (the video of a
+    phone's "motion photo") or sits in an APP segment is not counted."""
+    n, pos, end = 0, 2, len(data)
+    while pos + 4 <= end and n < stop:
+        if data[pos] != 0xFF:
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                break
+            continue
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:  # end of the picture
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # restart markers, TEM: no length
+            pos += 2
+            continue
+        pos += 2 + ((data[pos + 2] << 8) | data[pos + 3])
+        if marker == 0xDA:  # a scan: its entropy-coded data runs to the next real marker
+            n += 1
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= end:
+                    return n
+                nxt = data[pos + 1]
+                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
+                    pos += 1 if nxt == 0xFF else 2
+                    continue
+                break
+    return n
+
+
+def gif_frames(data: bytes, stop: int) -> int:
+    """The images of a GIF, counted up to ``stop`` by walking its blocks (without decoding
+    them; Pillow's ``n_frames`` and ``seek`` decode every frame before the one asked for)."""
+
+    def skip_sub_blocks(at: int) -> int:
+        while at < len(data) and data[at]:
+            at += data[at] + 1
+        return at + 1
+
+    if len(data) < 13:
         return 1
-    count = 1
-    try:
-        while count <= MAX_ANIMATION_FRAMES:
-            img.seek(count)
-            count += 1
-    except EOFError:
-        pass
-    img.seek(0)
-    return count
+    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    n = 0
+    while pos < len(data) and n < stop:
+        block = data[pos]
+        if block == 0x3B:
+            break
+        if block == 0x21:  # an extension: its label, then sub-blocks
+            pos = skip_sub_blocks(pos + 2)
+        elif block == 0x2C:  # an image: descriptor, local colour table, LZW size, sub-blocks
+            n += 1
+            flags = data[pos + 9] if pos + 9 < len(data) else 0
+            pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            pos = skip_sub_blocks(pos + 1)
+        else:
+            break
+    return max(n, 1)
+
+
+def _frame_count(img: Image.Image, data: bytes) -> int:
+    """The frames of an animation, counted up to MAX_ANIMATION_FRAMES + 1."""
+    if img.format == "GIF":
+        return gif_frames(data, MAX_ANIMATION_FRAMES + 1)
+    return int(getattr(img, "n_frames", 1) or 1)
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:
@@ -129,9 +182,7 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
                max_frames: int, scene_threshold: float = 0.12) -> ImageContent:
     """Decode ``data`` into an :class:`ImageContent`, with limits checked before decoding."""
     if media_type == "image/jpeg":
-        # 0xFF 0xDA starts a scan; entropy-coded data never holds it (0xFF is stuffed), so
-        # this counts the scans, and those of an embedded thumbnail.
-        scans = data.count(b"\xff\xda")
+        scans = jpeg_scans(data, MAX_JPEG_SCANS + 1)
         if scans > MAX_JPEG_SCANS:
             raise DecompressionBombError(f"{name}: a JPEG of {scans:,} scans is over the limit of "
                                          f"{MAX_JPEG_SCANS} (each scan is a pass over the whole picture)")
@@ -150,7 +201,7 @@ def load_image(name: str, data: bytes, media_type: str, *, max_pixels: int, min_
                     f"{max_pixels:,} (possible decompression bomb)")
             if min(width, height) < min_side:
                 raise TooSmallError(f"{name}: {width}x{height} is under the minimum side of {min_side} px")
-            n_frames = _frame_count(img)
+            n_frames = _frame_count(img, data)
             content = ImageContent(kind="image", name=name, media_type=media_type, data=data,
                                    width=width, height=height, frame_count=n_frames)
             zip_at = appended_zip(data)

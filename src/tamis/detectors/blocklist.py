@@ -100,10 +100,14 @@ def read_list(path: Path) -> list[tuple[Entry, str]]:
     if path.suffix in (".yaml", ".yml"):
         try:
             data = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            raise BlocklistError(f"{path}: not valid YAML ({exc})") from None
+        except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:  # a bad !!tag, deep nesting
+            raise BlocklistError(f"{path}: not valid YAML ({type(exc).__name__}: {exc})"[:500]) from None
         if not isinstance(data, dict) or set(data) - {"terms", "patterns", "description"}:
             raise BlocklistError(f"{path}: expected keys terms, patterns, description")
+        for key in ("terms", "patterns"):
+            items = data.get(key) or []
+            if not isinstance(items, list) or not all(isinstance(x, (str, int, float)) for x in items):
+                raise BlocklistError(f"{path}: {key} must be a list of words or phrases (one per item)")
         for i, term in enumerate(data.get("terms") or []):
             entries.append((Entry(name, str(term), False, term_regex(str(term))), f"{path}: terms[{i}]"))
         for i, pat in enumerate(data.get("patterns") or []):

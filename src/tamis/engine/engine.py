@@ -21,6 +21,7 @@ from tamis.errors import (
     DetectorError,
     InputError,
     TamisError,
+    TooLargeError,
     UnsupportedFormatError,
     input_error,
 )
@@ -208,6 +209,7 @@ class Engine:
 
     def open_text(self, text: str, name: str = "<text>") -> TextContent:
         """Text given directly (not bytes), checked against the same limits."""
+        name = printable(str(name))
         if not isinstance(text, str):
             raise InputError(f"{name}: expected str, got {type(text).__name__}")
         return load_text(name, text, self.settings.max_text_chars)
@@ -215,9 +217,13 @@ class Engine:
     def scan_texts(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 64) -> Iterator[ScanResult]:
         """Scan texts given as strings (or (name, text) pairs); bad ones give error results."""
         def open_one(item, i):
-            name, text = item if isinstance(item, tuple) else (f"<text {i}>", item)
+            name = f"<text {i}>"
             try:
-                return self.open_text(text, name)
+                if isinstance(item, tuple):
+                    if len(item) != 2:
+                        raise InputError(f"{name}: expected a text or a (name, text) pair")
+                    name, item = printable(str(item[0])), item[1]
+                return self.open_text(item, name)
             except TamisError as exc:
                 return ScanResult(source=printable(str(name)), kind="text", error=exc.to_dict())
 
@@ -430,7 +436,13 @@ class Engine:
             produced = (self._outputs(det, idx, contents) for det, idx in runs)
         for (det, idx), (outputs, errors, per_item) in zip(runs, produced):
             for i, exc in errors.items():
-                results[i].error = DetectorError(f"{contents[i].name}: detector {det.name} failed: {exc}").to_dict()
+                if isinstance(exc, MemoryError):
+                    err = TooLargeError(f"{contents[i].name}: detector {det.name} needed more memory than "
+                                        "tamis allows one input")
+                else:
+                    err = DetectorError(f"{contents[i].name}: detector {det.name} failed: "
+                                        f"{exc or type(exc).__name__}")
+                results[i].error = err.to_dict()
                 failed.add(i)
             for i, out in zip(idx, outputs):
                 if out is None or i in failed:

@@ -51,8 +51,6 @@ def _worker(conn, options: dict[str, Any], memory_bytes: int) -> None:
     if options.pop("_one_of_many", False):  # one thread per process: the processes fill the cores
         settings = replace(settings, parallel_detectors=False)
     engine = Engine(**{**options, "settings": settings}).load()
-    if memory_bytes:
-        _limit_address_space(memory_bytes)
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -61,6 +59,8 @@ def _worker(conn, options: dict[str, Any], memory_bytes: int) -> None:
             return
         if task is None:
             return
+        if memory_bytes:  # again for each input: address space reserved before it does not count
+            _limit_address_space(memory_bytes)
         index, kind, payload, keep = task
         if kind == "texts":
             results = list(engine.scan_texts(payload, batch_size=len(payload) or 1))
@@ -88,7 +88,7 @@ def _limit_address_space(extra: int) -> None:
     try:
         with open("/proc/self/status") as fh:
             size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
-        resource.setrlimit(resource.RLIMIT_AS, (size + extra, resource.RLIM_INFINITY))
+        resource.setrlimit(resource.RLIMIT_AS, (size + extra, resource.getrlimit(resource.RLIMIT_AS)[1]))
     except (OSError, ValueError, StopIteration):  # pragma: no cover - not Linux: the watch still holds
         pass
 
@@ -147,14 +147,17 @@ class WorkerPool:
         self.close()
 
     def close(self) -> None:
+        """Idle workers are asked to stop (and given 2 s in all); busy ones are killed."""
         for w in self.workers:
             try:
                 if w.proc.is_alive() and w.task is None:
                     w.conn.send(None)
             except OSError:
                 pass
+        deadline = time.monotonic() + 2.0
         for w in self.workers:
-            w.proc.join(2)
+            if w.task is None:
+                w.proc.join(max(0.0, deadline - time.monotonic()))
             w.kill()
         self.workers = []
 
@@ -172,35 +175,53 @@ class WorkerPool:
         self.splits: dict[int, list] = {}
         next_out = 0
         exhausted = False
+        failure: BaseException | None = None  # the input iterator's: raised once what it gave is out
         while True:
             while not exhausted and len(queued) + self._busy() < 2 * self.size:
-                item = next(todo, None)
+                try:
+                    item = next(todo, None)
+                except Exception as exc:  # noqa: BLE001
+                    item, failure = None, exc
                 if item is None:
                     exhausted = True
                     break
                 queued.append(item)
             for w in self.workers:
                 if w.ready and w.task is None and queued:
-                    self._assign(w, queued.popleft())
+                    item = queued.popleft()
+                    if not self._assign(w, item):
+                        self._done(done, item[0], describe(item[1][:2], TamisError(
+                            "this input cannot be sent to a worker process (give a path or bytes)")))
             while next_out in done:
                 yield done.pop(next_out)
                 next_out += 1
             if exhausted and not queued and not self._busy() and not done:
+                if failure is not None:
+                    raise failure
                 return
             self._step(done, describe)
 
     def _busy(self) -> int:
         return sum(w.task is not None for w in self.workers)
 
-    def _assign(self, w: _Worker, item: tuple[int, tuple]) -> None:
+    def _assign(self, w: _Worker, item: tuple[int, tuple]) -> bool:
+        """Send a task; False when it cannot be pickled (the worker stays idle)."""
+        import pickle
+
         index, (kind, payload, keep) = item
-        w.task = (index, kind, payload, keep)
+        task = (index, kind, payload, keep)
+        try:
+            data = pickle.dumps(task)
+        except Exception:  # noqa: BLE001 - an open file, a socket...
+            return False
+        w.task = task
         w.deadline = time.monotonic() + self.max_seconds
         w.base_rss = w.rss()
         try:
-            w.conn.send(w.task)
+            w.conn.send_bytes(data)
         except (OSError, ValueError):
             pass  # a dead worker: noticed by _step
+        return True
 
     def _step(self, done: dict, describe) -> None:
         by_conn = {w.conn: w for w in self.workers}
@@ -224,6 +245,8 @@ class WorkerPool:
         now = time.monotonic()
         for w in list(self.workers):
             error = None
+            if w.task is not None and w.proc.is_alive() and w.conn.poll():
+                continue  # its answer has come: read at the next step, not thrown away
             if not w.proc.is_alive():
                 error = WorkerDiedError(self._died_message(w))
             elif w.task is not None and now > w.deadline:
@@ -303,8 +326,18 @@ def scan_parallel(sources: Iterable[Source], workers: int, keep_content: bool = 
     """
     budget = _budget(engine_options, max_input_seconds, max_input_memory)
     with WorkerPool(workers, engine_options, **budget) as pool:
-        for results in pool.map((("source", s, keep_content) for s in sources), _describe):
+        for results in pool.map((("source", _sendable(s), keep_content) for s in sources), _describe):
             yield from results
+
+
+def _sendable(source: Source) -> Source:
+    """A binary stream is read here (up to the size limit's order), a path or bytes is sent as it is."""
+    if hasattr(source, "read") and not isinstance(source, (bytes, bytearray, memoryview)):
+        from tamis.config import load_settings
+
+        data = source.read(load_settings().max_bytes + 1)
+        return data if isinstance(data, bytes) else source
+    return source
 
 
 def scan_texts_parallel(texts: Iterable, workers: int, chunk: int = 256, *,
@@ -312,7 +345,7 @@ def scan_texts_parallel(texts: Iterable, workers: int, chunk: int = 256, *,
                         **engine_options: Any) -> Iterator[ScanResult]:
     """Like :meth:`Engine.scan_texts` over ``workers`` processes, in order, ``chunk`` texts a task."""
     budget = _budget(engine_options, max_input_seconds, max_input_memory)
-    it = iter(texts)
+    it = (t if isinstance(t, tuple) else (f"<text {i}>", t) for i, t in enumerate(texts))
     batches = iter(lambda: list(itertools.islice(it, chunk)), [])
     with WorkerPool(workers, engine_options, **budget) as pool:
         for results in pool.map((("texts", b, False) for b in batches), _describe):

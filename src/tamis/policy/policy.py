@@ -144,6 +144,8 @@ def parse_policy(text: str, src: str, profile: str | None = None,
         mark = getattr(exc, "problem_mark", None)
         raise PolicyError(f"not valid YAML: {getattr(exc, 'problem', exc)}", src,
                           mark.line + 1 if mark else None) from None
+    except RecursionError:  # PyYAML is recursive: thousands of nested [ or {
+        raise PolicyError("not valid YAML: nested too deeply", src) from None
     if root is None:
         raise PolicyError("the policy is empty", src)
     rules = dict(base or {})
