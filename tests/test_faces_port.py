@@ -2,8 +2,9 @@
 give what MediaPipe 0.10.21 gave on the same pictures.
 
 tests/data/faces_reference.json was recorded by tests/faces/record.py with MediaPipe
-itself, before tamis dropped it. Tolerances: the same number of faces; boxes within 0.05
-px, scores within 1e-4, mesh points within 0.05 px (measured: 0, 4e-7, 0.005); attribute
+itself, before tamis dropped it. Tolerances: the same number of faces; boxes and
+landmarks within 0.06 px (the reference was written to 0.1 px), scores within 1e-4, mesh
+points within 0.05 px (measured: 0, 4e-7, 0.005); attribute
 confidences within 0.02 (measured: 0.005), and the same attribute values except where the
 confidence sits within 0.02 of the abstain boundary (one such face: obama, glasses, 0.196
 against 0.201). On the 54 pictures of eval/faces (fetched by eval/faces/fetch_faces.sh)
@@ -42,10 +43,10 @@ def test_same_faces_mesh_and_attributes_as_mediapipe(detector, name, rgb):
     mine = describe(detector, rgb)
     assert len(mine) == len(theirs)
     for a, b in zip(mine, theirs):
-        assert np.abs(np.array(a["box"]) - b["box"]).max() <= 0.05
+        assert np.abs(np.array(a["box"]) - b["box"]).max() <= 0.06  # the reference was written to 0.1 px
         assert abs(a["score"] - b["score"]) <= 1e-4
         for k, v in b["landmarks"].items():
-            assert np.abs(np.array(a["landmarks"][k]) - v).max() <= 0.05
+            assert np.abs(np.array(a["landmarks"][k]) - v).max() <= 0.06
         assert (a["mesh"] is None) == (b["mesh"] is None)
         if a["mesh"] is not None:
             assert np.abs(np.array(a["mesh"])[:, :2] - np.array(b["mesh"])[:, :2]).max() <= 0.05

@@ -169,3 +169,14 @@ def input_error(exc: BaseException, name: str, what: str = "input") -> TamisErro
         err = CorruptInputError(f"{name}: malformed {what}; it could not be read")
     err.detail = f"{type(exc).__name__}: {exc}"[:500]
     return err
+
+
+def error_class(code: str) -> type[TamisError]:
+    """The error class with this code (:class:`DetectorError` when none has it)."""
+    todo: list[type[TamisError]] = [TamisError]
+    while todo:
+        cls = todo.pop()
+        if cls.code == code:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return DetectorError

@@ -10,6 +10,24 @@ from typing import Any
 from tamis.errors import DetectorContractError
 from tamis.taxonomy import FACE_ATTRIBUTES, LABELS, refuse_if_prohibited
 
+#: Version of the shape of :meth:`ScanResult.to_dict`; :meth:`ScanResult.from_dict` reads
+#: it back. Raise it when a field changes meaning or goes; a new optional field does not.
+SCHEMA_VERSION = 1
+
+
+def _score(v: float) -> float:
+    """Scores are kept to 6 decimals: what is written is what is stored, and read back."""
+    return round(float(v), 6)
+
+
+def _px(v: float) -> float:
+    """Coordinates are kept to 1/100 of a pixel."""
+    return round(float(v), 2)
+
+
+def _points(points) -> tuple[tuple[float, float], ...]:
+    return tuple((_px(x), _px(y)) for x, y in points)
+
 
 def _drop_none(d: dict, keep: tuple[str, ...] = ()) -> dict:
     """``d`` without None, {} and [] values, except for the keys in ``keep``."""
@@ -25,6 +43,10 @@ class Box:
     w: float
     h: float
 
+    def __post_init__(self) -> None:  # canonical: what is stored is what is written and read back
+        for name in ("x", "y", "w", "h"):
+            object.__setattr__(self, name, _px(getattr(self, name)))
+
     def clip(self, width: int, height: int) -> Box:
         x0 = min(max(self.x, 0.0), width)
         y0 = min(max(self.y, 0.0), height)
@@ -37,7 +59,11 @@ class Box:
                 and self.x + self.w <= width + slack and self.y + self.h <= height + slack)
 
     def to_list(self) -> list[float]:
-        return [round(self.x, 1), round(self.y, 1), round(self.w, 1), round(self.h, 1)]
+        return [self.x, self.y, self.w, self.h]
+
+    @classmethod
+    def from_list(cls, v: list[float]) -> Box:
+        return cls(*v)
 
 
 @dataclass(frozen=True)
@@ -60,10 +86,23 @@ class Location:
     frame: int | None = None
     part: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.polygon is not None:
+            object.__setattr__(self, "polygon", _points(self.polygon))
+        if self.timestamp is not None:
+            object.__setattr__(self, "timestamp", round(float(self.timestamp), 3))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Location:
+        return cls(box=Box.from_list(d["box"]) if "box" in d else None,
+                   polygon=tuple(tuple(p) for p in d["polygon"]) if "polygon" in d else None,
+                   span=Span(*d["span"]) if "span" in d else None, timestamp=d.get("timestamp"),
+                   page=d.get("page"), frame=d.get("frame"), part=d.get("part"))
+
     def to_dict(self) -> dict:
         return _drop_none({
             "box": self.box.to_list() if self.box else None,
-            "polygon": [[round(x, 1), round(y, 1)] for x, y in self.polygon] if self.polygon else None,
+            "polygon": [list(p) for p in self.polygon] if self.polygon else None,
             "span": [self.span.start, self.span.end] if self.span else None,
             "timestamp": self.timestamp,
             "page": self.page,
@@ -94,11 +133,17 @@ class Finding:
             raise DetectorContractError(
                 f"detector {self.detector!r} emitted score {self.score!r} for {self.label!r}, "
                 "outside [0, 1]")
+        object.__setattr__(self, "score", _score(self.score))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Finding:
+        return cls(d["label"], d["score"], d["detector"], d["model_version"],
+                   Location.from_dict(d.get("location", {})), d.get("explanation"), dict(d.get("data", {})))
 
     def to_dict(self) -> dict:
         return _drop_none({
             "label": self.label,
-            "score": round(float(self.score), 4),
+            "score": self.score,
             "detector": self.detector,
             "model_version": self.model_version,
             "location": self.location.to_dict(),
@@ -114,8 +159,11 @@ class FaceAttribute:
     value: bool | None
     confidence: float
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "confidence", _score(self.confidence))
+
     def to_dict(self) -> dict:
-        return {"value": self.value, "confidence": round(float(self.confidence), 3)}
+        return {"value": self.value, "confidence": self.confidence}
 
 
 @dataclass(frozen=True)
@@ -135,12 +183,20 @@ class Face:
                 raise DetectorContractError(f"face attribute {name!r} is not allowed")
         if not 0.0 <= self.score <= 1.0:
             raise DetectorContractError(f"face score {self.score!r} outside [0, 1]")
+        object.__setattr__(self, "score", _score(self.score))
+        object.__setattr__(self, "landmarks", {k: (_px(x), _px(y)) for k, (x, y) in self.landmarks.items()})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Face:
+        return cls(Box.from_list(d["box"]), d["score"], {k: tuple(v) for k, v in d.get("landmarks", {}).items()},
+                   {k: FaceAttribute(a["value"], a["confidence"]) for k, a in d.get("attributes", {}).items()},
+                   d.get("frame"))
 
     def to_dict(self) -> dict:
         return _drop_none({
             "box": self.box.to_list(),
-            "score": round(float(self.score), 4),
-            "landmarks": {k: [round(x, 1), round(y, 1)] for k, (x, y) in self.landmarks.items()},
+            "score": self.score,
+            "landmarks": {k: list(v) for k, v in self.landmarks.items()},
             "attributes": {k: a.to_dict() for k, a in self.attributes.items()},
             "frame": self.frame,
         })
@@ -153,6 +209,14 @@ class TextLine:
     polygon: tuple[tuple[float, float], ...]
     frame: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "score", _score(self.score))
+        object.__setattr__(self, "polygon", _points(self.polygon))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TextLine:
+        return cls(d["text"], d["score"], tuple(tuple(p) for p in d["polygon"]), d.get("frame"))
+
     @property
     def box(self) -> Box:
         xs = [p[0] for p in self.polygon]
@@ -160,7 +224,7 @@ class TextLine:
         return Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
 
     def to_dict(self) -> dict:
-        return _drop_none({"text": self.text, "score": round(float(self.score), 4),
+        return _drop_none({"text": self.text, "score": self.score, "polygon": [list(p) for p in self.polygon],
                            "box": self.box.to_list(), "frame": self.frame})
 
 
@@ -179,6 +243,10 @@ class ExtractedText:
         return {"source": self.source, "text": self.text,
                 "lines": [line.to_dict() for line in self.lines]}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> ExtractedText:
+        return cls(d["source"], [TextLine.from_dict(x) for x in d.get("lines", [])])
+
 
 @dataclass(frozen=True)
 class Hashes:
@@ -196,6 +264,11 @@ class Hashes:
             "pdq_quality": self.pdq_quality, "text": self.text,
             "frames": [{"frame": i, "pdq": h, "quality": q} for i, h, q in self.frame_pdq] or None,
         })
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Hashes:
+        return cls(d["md5"], d["sha256"], d.get("pdq"), d.get("pdq_quality"),
+                   tuple((f["frame"], f["pdq"], f["quality"]) for f in d.get("frames", [])), d.get("text"))
 
 
 class Action(StrEnum):
@@ -216,9 +289,16 @@ class Reason:
     threshold: float
     rule: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "score", _score(self.score))
+
     def to_dict(self) -> dict:
-        return {"label": self.label, "score": round(self.score, 4), "action": self.action.value,
+        return {"label": self.label, "score": self.score, "action": self.action.value,
                 "threshold": self.threshold, "rule": self.rule}  # thresholds met are finite
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Reason:
+        return cls(d["label"], d["score"], Action(d["action"]), d["threshold"], d["rule"])
 
 
 @dataclass(frozen=True)
@@ -230,6 +310,11 @@ class Decision:
     def to_dict(self) -> dict:
         return {"action": self.action.value, "policy": self.policy,
                 "reasons": [r.to_dict() for r in self.reasons]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Decision:
+        return cls(Action(d["action"]), tuple(Reason.from_dict(r) for r in d.get("reasons", [])),
+                   d.get("policy", "default"))
 
 
 @dataclass
@@ -247,8 +332,13 @@ class FrameRecord:
 
     def to_dict(self) -> dict:
         return _drop_none({"index": self.index, "timestamp": self.timestamp, "reason": self.reason,
-                           "reused_from": self.reused_from, "error": self.error,
-                           "scores": {k: round(v, 4) for k, v in sorted(self.scores.items())}})
+                           "reused_from": self.reused_from, "pdq": self.pdq, "error": self.error,
+                           "scores": {k: _score(v) for k, v in sorted(self.scores.items())}})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FrameRecord:
+        return cls(d["index"], d["timestamp"], d["reason"], dict(d.get("scores", {})), d.get("reused_from"),
+                   d.get("pdq"), d.get("error"))
 
 
 @dataclass(frozen=True)
@@ -265,8 +355,12 @@ class Segment:
     frames: int  # selected frames in the segment
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "start": self.start, "end": self.end, "max_score": round(self.max_score, 4),
+        return {"label": self.label, "start": self.start, "end": self.end, "max_score": _score(self.max_score),
                 "frame": self.frame, "timestamp": self.timestamp, "frames": self.frames}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Segment:
+        return cls(d["label"], d["start"], d["end"], d["max_score"], d["frame"], d["timestamp"], d["frames"])
 
 
 @dataclass
@@ -289,7 +383,7 @@ class VideoSummary:
 
     def to_dict(self) -> dict:
         return _drop_none({
-            "duration": round(self.duration, 3) if self.duration is not None else None,
+            "duration": self.duration,
             "fps": self.fps, "codec": self.codec,
             "frames_decoded": self.frames_decoded,
             "frames_selected": len(self.frames),
@@ -302,6 +396,14 @@ class VideoSummary:
             "segments": [seg.to_dict() for seg in self.segments],
             "frames": [fr.to_dict() for fr in self.frames],
         })
+
+    @classmethod
+    def from_dict(cls, d: dict) -> VideoSummary:
+        return cls(d.get("duration"), d.get("fps"), d.get("codec"), d.get("frames_decoded", 0),
+                   d.get("frames_analyzed", 0), d.get("frames_reused", 0), d.get("audio"), d.get("subtitle_cues", 0),
+                   list(d.get("cues", [])), dict(d.get("sampling", {})),
+                   [Segment.from_dict(x) for x in d.get("segments", [])],
+                   [FrameRecord.from_dict(x) for x in d.get("frames", [])])
 
 
 @dataclass
@@ -322,6 +424,11 @@ class PartRecord:
                            "size": self.size, "findings": self.findings, "faces": self.faces or None,
                            "error": self.error})
 
+    @classmethod
+    def from_dict(cls, d: dict) -> PartRecord:
+        return cls(d["part"], d.get("kind"), d.get("media_type"), d.get("page"), d.get("size"),
+                   d.get("findings", 0), d.get("faces", 0), d.get("error"))
+
 
 @dataclass
 class DocumentSummary:
@@ -335,6 +442,10 @@ class DocumentSummary:
         failed = sum(p.error is not None for p in self.parts)
         return _drop_none({"format": self.format, "pages": self.pages, "parts_scanned": len(self.parts) - failed,
                            "parts_failed": failed, "parts": [p.to_dict() for p in self.parts]})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DocumentSummary:
+        return cls(d["format"], d.get("pages"), [PartRecord.from_dict(p) for p in d.get("parts", [])])
 
 
 @dataclass
@@ -354,7 +465,10 @@ class ScanResult:
     hashes: Hashes | None = None
     text: ExtractedText | None = None
     decision: Decision | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Time each step took in this run (a measurement, not a finding: not compared).
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+    #: ``{"code", "message"}`` (and ``detail``: what a library said), the code of a
+    #: :class:`~tamis.errors.TamisError`; :meth:`raise_error` raises it again.
     error: dict | None = None
     notes: list[str] = field(default_factory=list)
     #: A score for every label a classifier rated, notable or not (e.g. every text label).
@@ -387,7 +501,7 @@ class ScanResult:
         """Merge ``scores`` into ``label_scores``, keeping the highest score per label (a
         part of the input, a frame, a text read from it)."""
         for label, score in scores.items():
-            self.label_scores[label] = max(score, self.label_scores.get(label, 0.0))
+            self.label_scores[label] = max(_score(score), self.label_scores.get(label, 0.0))
 
     def scores(self) -> dict[str, float]:
         """Highest score per label, from the classifiers' scores and the findings."""
@@ -396,8 +510,40 @@ class ScanResult:
             out[f.label] = max(out.get(f.label, 0.0), f.score)
         return out
 
+    def raise_error(self) -> None:
+        """Raise the :class:`~tamis.errors.TamisError` this result holds, if any."""
+        if self.error is not None:
+            from tamis.errors import error_class
+
+            exc = error_class(self.error["code"])(self.error["message"])
+            exc.detail = self.error.get("detail")
+            raise exc
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ScanResult:
+        """The result that :meth:`to_dict` wrote (any schema version up to this one)."""
+        version = d.get("schema_version", 1)
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"result schema version {version} is newer than this tamis reads ({SCHEMA_VERSION})")
+        text = d.get("text")
+        return cls(
+            source=d["source"], kind=d.get("kind"), media_type=d.get("media_type"), size_bytes=d.get("size_bytes"),
+            width=d.get("width"), height=d.get("height"), frames=d.get("frames"),
+            frames_analyzed=d.get("frames_analyzed"),
+            findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+            faces=[Face.from_dict(f) for f in d.get("faces", [])],
+            hashes=Hashes.from_dict(d["hashes"]) if "hashes" in d else None,
+            text=ExtractedText.from_dict(text) if text else None,
+            decision=Decision.from_dict(d["decision"]) if "decision" in d else None,
+            timings_ms=dict(d.get("timings_ms", {})), error=d.get("error"), notes=list(d.get("notes", [])),
+            label_scores=dict(d.get("label_scores", {})), language=d.get("language"),
+            masked_text=d.get("masked_text"),
+            video=VideoSummary.from_dict(d["video"]) if "video" in d else None,
+            document=DocumentSummary.from_dict(d["document"]) if "document" in d else None)
+
     def to_dict(self) -> dict:
         return _drop_none({
+            "schema_version": SCHEMA_VERSION,
             "source": self.source,
             "kind": self.kind,
             "media_type": self.media_type,

@@ -279,6 +279,9 @@ def parse_rows(bank: str, data: str, fmt: str, default_signal: str | None = None
             except RecursionError:
                 yield n, "not JSON (nested too deeply)"
                 continue
+            except ValueError as exc:  # an integer of 20,000 digits
+                yield n, f"not JSON ({exc})"[:300]
+                continue
             if not isinstance(obj, dict) or not isinstance(obj.get("value"), str):
                 yield n, "expected an object with a string 'value'"
                 continue

@@ -377,8 +377,8 @@ def _read_jsonl(path: Path):
                 continue
             try:
                 item = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                yield lineno, f"line {lineno}", InputError(f"line {lineno}: not a JSON object ({exc})")
+            except ValueError as exc:  # not JSON, not UTF-8, an integer of 20,000 digits
+                yield lineno, f"line {lineno}", InputError(f"line {lineno}: not a JSON object ({exc})"[:300])
                 continue
             except RecursionError:
                 yield lineno, f"line {lineno}", InputError(f"line {lineno}: JSON nested too deeply")

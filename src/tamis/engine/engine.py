@@ -94,17 +94,6 @@ def _name_note(content: Content) -> Content:
     return content
 
 
-def _error_class(code: str) -> type[TamisError]:
-    """The error class with this code (a detector error when none has it)."""
-    todo: list[type[TamisError]] = [TamisError]
-    while todo:
-        cls = todo.pop()
-        if cls.code == code:
-            return cls
-        todo.extend(cls.__subclasses__())
-    return DetectorError
-
-
 class Engine:
     """Scans inputs with a set of detectors and a policy.
 
@@ -239,8 +228,7 @@ class Engine:
         decode_ms = (time.perf_counter() - start) * 1000
         result = self.analyze([content])[0]
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
-        if result.error:
-            raise _error_class(result.error["code"])(result.error["message"])
+        result.raise_error()
         return result
 
     def scan_many(self, sources: Iterable[Source | Content], batch_size: int = 8,
