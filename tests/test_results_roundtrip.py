@@ -57,3 +57,28 @@ def test_a_stored_error_raises_its_own_class(engine):
 def test_a_newer_schema_is_refused_not_misread():
     with pytest.raises(ValueError, match="newer"):
         ScanResult.from_dict({"schema_version": SCHEMA_VERSION + 1, "source": "x"})
+
+
+@pytest.mark.parametrize("source", [SAMPLES / "video/holiday_clip.mkv", SAMPLES / "images/scam_banner.png",
+                                    SAMPLES / "documents/prize_letter.docx"], ids=lambda p: p.name)
+def test_a_stored_result_decided_again_under_another_policy_is_what_a_scan_under_it_gives(tmp_path, source):
+    from tamis.config import Settings
+    from tamis.engine import Engine
+    from tamis.policy import load_policy
+
+    other = tmp_path / "other.yaml"
+    other.write_text("version: 1\nlabels:\n  spam: {review: 0.99, block: never}\n"
+                     "  spam/scam: {review: 0.999, block: never}\n"
+                     "  pii: {review: 0.5, block: 0.9}\n  harassment: {review: 0.95, block: never}\n")
+    settings = Settings(home=tmp_path / "home", detectors=("hashes", "ocr", "text", "pii", "blocklist"))
+    policy_b = load_policy(other)
+    under_a = Engine(settings).scan(source)
+    under_b = Engine(settings, policy_b).scan(source)
+    stored = ScanResult.from_dict(json.loads(json.dumps(under_a.to_dict())))
+    again = policy_b.apply(stored)
+    assert again.decision == under_b.decision
+    assert again.decision != under_a.decision or source.suffix == ".docx"
+    if under_b.video is not None:
+        assert again.video.segments == under_b.video.segments
+        assert again.video.segments != under_a.video.segments
+    assert policy_b.decide(stored) == under_b.decision

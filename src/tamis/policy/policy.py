@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 
 from tamis.errors import PolicyError, TamisError
-from tamis.results import Action, Decision, Finding, Reason
+from tamis.policy.timeline import notable
+from tamis.results import Action, Decision, Finding, Reason, ScanResult
 from tamis.taxonomy import check_label, lineage
 
 #: A threshold no score reaches ("never" in a policy file).
@@ -40,7 +41,10 @@ class Policy:
                 return self.rules[name]
         return None
 
-    def decide(self, findings: Iterable[Finding]) -> Decision:
+    def decide(self, findings: Iterable[Finding] | ScanResult) -> Decision:
+        """The decision for ``findings`` (or for a result's findings, as stored)."""
+        if isinstance(findings, ScanResult):
+            findings = findings.findings
         reasons = []
         action = Action.ALLOW
         for f in findings:
@@ -58,6 +62,24 @@ class Policy:
                 action = hit
         reasons.sort(key=lambda r: (-r.action.rank, -r.score))
         return Decision(action, tuple(reasons), policy=self.name)
+
+    def apply(self, result: ScanResult) -> ScanResult:
+        """A copy of a (stored) result decided under this policy: its decision, and for a
+        video its timeline, rebuilt from the scores it holds, as a scan under this policy
+        would have made them. An error result is returned as it is."""
+        import copy
+
+        from tamis.policy.timeline import timeline
+
+        out = copy.deepcopy(result)
+        if out.error is not None and out.document is None:
+            return out
+        out.decision = self.decide(out.findings)
+        if out.video is not None:
+            v = out.video
+            interval = float(v.sampling.get("interval_s", 1.0))
+            v.segments = timeline(v.frames, v.duration, interval, notable(self))
+        return out
 
 
 # --- loading, with line numbers for every error --------------------------------------
