@@ -238,7 +238,10 @@ def write_non_utf8_name(folder: Path) -> Path:
     return Path(raw.decode("utf-8", "surrogateescape"))
 
 
-class Misbehaving:
+from tamis.detectors.base import Detector  # noqa: E402
+
+
+class Misbehaving(Detector):
     """A text detector that misbehaves on cue, to test the worker supervisor: a text with
     CRASH kills its process with SIGSEGV, SLEEP sleeps for a minute, ALLOC allocates (and
     touches) 6 GB. Picklable, so worker processes get it."""
@@ -247,15 +250,7 @@ class Misbehaving:
     version = "1"
     labels = frozenset({"spam"})
     kinds = frozenset({"text"})
-    models = ()
-    requires = ()
     default = False
-    load_at_start = False
-    loaded = True
-    threads = 0
-
-    def load(self) -> None:
-        pass
 
     def analyze(self, contents):
         import os

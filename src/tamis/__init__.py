@@ -43,34 +43,53 @@ from tamis.taxonomy import FACE_ATTRIBUTES, LABELS
 
 __version__ = "0.1.0"
 
-# Engines are not shared between threads (native model sessions are not thread-safe):
-# each thread that calls the API gets its own, per set of options.
-_local = threading.local()
+# One engine per set of options that changes what is computed (detectors, settings, face
+# attributes), shared by every thread: engines take their models from the runtime, so
+# even a new one loads nothing again; the policy and labels are options of each call.
+_engines: dict = {}
+_engines_lock = threading.Lock()
 
 
 def _hashable(value: Any) -> Any:
-    if isinstance(value, (list, set, tuple)):
+    if isinstance(value, (list, set, tuple, frozenset)):
         return tuple(value)
-    if isinstance(value, Policy):
-        return ("policy", id(value))
     return value
 
 
 def engine(**options: Any) -> Engine:
-    """A shared engine for these options (built once per thread)."""
+    """The shared engine for these options (settings, ``detectors``, ``face_attributes``;
+    ``policy``/``profile``/``labels`` make it that engine's defaults)."""
     options = {k: v for k, v in options.items() if v is not None}
-    key = tuple(sorted((k, _hashable(v)) for k, v in options.items()))
-    engines = _local.__dict__.setdefault("engines", {})
-    if key not in engines:
-        labels = options.pop("labels", None)
-        face_attributes = options.pop("face_attributes", None)
-        policy = options.pop("policy", None)
-        profile = options.pop("profile", None)
-        settings = load_settings(**options)
-        pol = policy if isinstance(policy, Policy) else load_policy(policy or settings.policy,
-                                                                   profile or settings.profile)
-        engines[key] = Engine(settings, pol, labels=labels, face_attributes=face_attributes)
-    return engines[key]
+    if isinstance(options.get("policy"), Policy):
+        key_policy = ("policy", id(options["policy"]))
+    else:
+        key_policy = options.get("policy")
+    key = tuple(sorted((k, _hashable(v) if k != "policy" else key_policy) for k, v in options.items()))
+    with _engines_lock:
+        eng = _engines.get(key)
+        if eng is None:
+            labels = options.pop("labels", None)
+            face_attributes = options.pop("face_attributes", None)
+            policy = options.pop("policy", None)
+            profile = options.pop("profile", None)
+            settings = load_settings(**options)
+            pol = policy if isinstance(policy, Policy) else load_policy(policy or settings.policy,
+                                                                       profile or settings.profile)
+            eng = _engines[key] = Engine(settings, pol, labels=labels, face_attributes=face_attributes)
+            if len(_engines) > 64:  # many policy objects passed over time: forget the oldest
+                _engines.pop(next(iter(_engines)))
+    return eng
+
+
+def _call_policy(policy: Any, profile: str | None) -> Policy | None:
+    """A per-call policy: a Policy, a policy file, or a profile of the default policy."""
+    if policy is None and profile is None:
+        return None
+    if isinstance(policy, Policy):
+        if profile is None:
+            return policy
+        return load_policy(None if policy.source.startswith("<") else policy.source, profile)
+    return load_policy(policy, profile)
 
 
 def scan(source: Source, *, name: str | None = None, policy: Any = None, profile: str | None = None,
@@ -82,12 +101,12 @@ def scan(source: Source, *, name: str | None = None, policy: Any = None, profile
     ``labels`` restricts the findings reported; ``face_attributes`` the face attributes
     (asking for anything that describes who a person is raises
     :class:`ProhibitedAttributeError`). Bad input raises an :class:`InputError` subclass.
+    Models load once per process, whatever the options.
     """
-    eng = engine(policy=policy, profile=profile,
-                 detectors=tuple(detectors) if detectors else None,
-                 labels=tuple(labels) if labels else None,
+    eng = engine(detectors=tuple(detectors) if detectors else None,
                  face_attributes=tuple(face_attributes) if face_attributes is not None else None)
-    return eng.scan(source, name=name)
+    return eng.scan(source, name=name, policy=_call_policy(policy, profile),
+                    labels=tuple(labels) if labels else None)
 
 
 def blur_faces(source: Source, *, mode: str = "blur", name: str | None = None):
@@ -152,11 +171,11 @@ def scan_text(text: str | Iterable[str], *, policy: Any = None, profile: str | N
     In a batch, a bad text (NUL characters, too long, empty) gives a result with ``error``
     set; a single bad text raises its :class:`InputError`.
     """
-    eng = engine(policy=policy, profile=profile, detectors=tuple(detectors) if detectors else None,
-                 labels=tuple(labels) if labels else None)
+    eng = engine(detectors=tuple(detectors) if detectors else None)
+    pol, wanted = _call_policy(policy, profile), tuple(labels) if labels else None
     if isinstance(text, str):
-        return eng.scan(eng.open_text(text))
-    return list(eng.scan_texts(text))
+        return eng.scan(eng.open_text(text), policy=pol, labels=wanted)
+    return list(eng.scan_texts(text, policy=pol, labels=wanted))
 
 
 def scan_many(sources: Iterable[Source], **options: Any) -> Iterator[ScanResult]:

@@ -32,6 +32,11 @@ def build_detectors(settings=None, face_attributes=None) -> list[Detector]:
 
     Cheap: nothing is loaded until a detector is first used.
     """
+    return [cls(**kwargs) for cls, kwargs in detector_specs(settings, face_attributes)]
+
+
+def detector_specs(settings=None, face_attributes=None) -> list[tuple[type[Detector], dict]]:
+    """(class, constructor arguments) of each detector the settings name, in registry order."""
     from tamis.config import Settings
 
     settings = settings or Settings()
@@ -53,9 +58,9 @@ def build_detectors(settings=None, face_attributes=None) -> list[Detector]:
     }
     # Detectors running two at a time (parallel_detectors) each get one core, unless told.
     image_threads = 1 if settings.parallel_detectors and settings.threads == 0 else settings.threads
-    return [REGISTRY[name](threads=image_threads if "image" in REGISTRY[name].kinds else settings.threads,
-                           **options.get(REGISTRY[name], {}))
+    return [(REGISTRY[name], dict(threads=image_threads if "image" in REGISTRY[name].kinds else settings.threads,
+                                  **options.get(REGISTRY[name], {})))
             for name in REGISTRY if name in names]  # registry order: shared work comes first
 
 
-__all__ = ["Detector", "Output", "REGISTRY", "build_detectors", "detector_names"]
+__all__ = ["Detector", "Output", "REGISTRY", "build_detectors", "detector_names", "detector_specs"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import abc
 import importlib.util
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -17,6 +19,11 @@ from typing import ClassVar
 from tamis.content.base import Content
 from tamis.detectors.models import ModelFile
 from tamis.results import ExtractedText, Face, Finding, Hashes
+
+#: Loads are rare and slow: one at a time in a process.
+_LOAD_LOCK = threading.RLock()
+#: How many times each detector loaded its models in this process (the runtime loads each once).
+LOADS: Counter[str] = Counter()
 
 
 @dataclass
@@ -62,13 +69,29 @@ class Detector(abc.ABC):
         return self._loaded
 
     def load(self) -> None:
-        """Verify and load model files. Idempotent."""
+        """Verify and load model files. Idempotent and thread-safe: one load per instance."""
         if self._loaded:
             return
-        for model in self.models:
-            model.verify()
-        self._load()
-        self._loaded = True
+        with _LOAD_LOCK:
+            if self._loaded:
+                return
+            for model in self.models:
+                model.verify()
+            self._load()
+            LOADS[self.name] += 1
+            self._loaded = True
+
+    def __getstate__(self) -> dict:  # a detector sent to a worker process takes no lock along
+        return {k: v for k, v in self.__dict__.items() if k != "_analysis_lock"}
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while the engine runs this detector: native sessions and the caches of a
+        detector are used by one thread at a time (several detectors run at once)."""
+        lock = self.__dict__.get("_analysis_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_analysis_lock", threading.Lock())
+        return lock
 
     def _load(self) -> None:  # noqa: B027 - optional hook
         """Load models (after their files were verified)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -14,7 +15,7 @@ from tamis.content.base import Content, Source, printable, read_source
 from tamis.content.image import load_image
 from tamis.content.sniff import name_mismatch, sniff
 from tamis.content.text import Region, TextContent, load_text
-from tamis.detectors import Detector, build_detectors
+from tamis.detectors import Detector
 from tamis.errors import (
     CorruptInputError,
     DetectorContractError,
@@ -97,8 +98,10 @@ def _name_note(content: Content) -> Content:
 class Engine:
     """Scans inputs with a set of detectors and a policy.
 
-    Construction is cheap; detectors load on first use (or on :meth:`load`). One engine
-    serves many scans; it is not shared between threads.
+    Construction is cheap: the detectors come from the process's runtime
+    (:mod:`tamis.engine.runtime`), built and loaded once per configuration whatever the
+    number of engines, and load on first use (or on :meth:`load`). An engine may be used
+    from several threads at once; ``policy`` and ``labels`` can also be given per call.
     """
 
     def __init__(self, settings: Settings | None = None, policy: Policy | None = None,
@@ -112,8 +115,12 @@ class Engine:
         self.labels = set(check_labels(labels)) if labels else None
         self.face_attributes = (set(check_face_attributes(face_attributes))
                                 if face_attributes is not None else set(FACE_ATTRIBUTES))
-        self.detectors = list(detectors) if detectors is not None else build_detectors(
-            self.settings, face_attributes=self.face_attributes)
+        if detectors is None:
+            from tamis.engine.runtime import RUNTIME
+
+            detectors = RUNTIME.detectors(self.settings, face_attributes=self.face_attributes)
+        self.detectors = list(detectors)
+        self._lock = threading.Lock()
         for det in self.detectors:
             if getattr(det, "load_at_start", False):
                 det.load()  # e.g. a broken blocklist: a ConfigError now, not one error per input
@@ -203,7 +210,8 @@ class Engine:
             raise InputError(f"{name}: expected str, got {type(text).__name__}")
         return load_text(name, text, self.settings.max_text_chars)
 
-    def scan_texts(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 64) -> Iterator[ScanResult]:
+    def scan_texts(self, texts: Iterable[str | tuple[str, str]], batch_size: int = 64, *,
+                   policy: Policy | None = None, labels: Iterable[str] | None = None) -> Iterator[ScanResult]:
         """Scan texts given as strings (or (name, text) pairs); bad ones give error results."""
         def open_one(item, i):
             name = f"<text {i}>"
@@ -216,23 +224,46 @@ class Engine:
             except TamisError as exc:
                 return ScanResult(source=printable(str(name)), kind="text", error=exc.to_dict())
 
-        return self._batched(texts, open_one, batch_size, keep=False)
+        return self._per_call(self._batched(texts, open_one, batch_size, keep=False), policy, labels)
 
     # -- scanning ---------------------------------------------------------------------
 
-    def scan(self, source: Source | Content, name: str | None = None) -> ScanResult:
+    def scan(self, source: Source | Content, name: str | None = None, *, policy: Policy | None = None,
+             labels: Iterable[str] | None = None) -> ScanResult:
         """Scan one input (or content already opened). Raises an
-        :class:`~tamis.errors.InputError` for bad input."""
+        :class:`~tamis.errors.InputError` for bad input. ``policy`` and ``labels``, for this
+        call only, take the place of the engine's (no model is loaded again)."""
         start = time.perf_counter()
         content = source if isinstance(source, Content) else self.open(source, name)
         decode_ms = (time.perf_counter() - start) * 1000
         result = self.analyze([content])[0]
         result.timings_ms = {"decode": decode_ms, **result.timings_ms}
         result.raise_error()
-        return result
+        return next(self._per_call([result], policy, labels))
+
+    def _per_call(self, results: Iterable[ScanResult], policy: Policy | None,
+                  labels: Iterable[str] | None) -> Iterator[ScanResult]:
+        """Results as a scan under ``policy`` and reporting only ``labels`` would give:
+        findings and scores of other labels left out, then decided (a video's timeline
+        too) from what the result holds."""
+        if policy is None and labels is None:
+            yield from results
+            return
+        wanted = set(check_labels(labels)) if labels is not None else None
+        policy = policy or self.policy
+        for r in results:
+            if wanted is not None:
+                keep = lambda label: not wanted.isdisjoint(lineage(label))  # noqa: E731
+                r.findings = [f for f in r.findings if keep(f.label)]
+                r.label_scores = {k: v for k, v in r.label_scores.items() if keep(k)}
+                if r.video is not None:
+                    for fr in r.video.frames:
+                        fr.scores = {k: v for k, v in fr.scores.items() if keep(k)}
+            yield policy.apply(r)
 
     def scan_many(self, sources: Iterable[Source | Content], batch_size: int = 8,
-                  keep_content: bool = False) -> Iterator[ScanResult]:
+                  keep_content: bool = False, *, policy: Policy | None = None,
+                  labels: Iterable[str] | None = None) -> Iterator[ScanResult]:
         """Scan many inputs (or contents already opened), in order; a bad one yields a
         result with ``error`` set and the rest go on. With ``keep_content`` each result carries its decoded content."""
         def open_one(source, _):
@@ -243,7 +274,7 @@ class Engine:
             except TamisError as exc:
                 return self.error_result(source, exc)
 
-        return self._batched(sources, open_one, batch_size, keep_content)
+        return self._per_call(self._batched(sources, open_one, batch_size, keep_content), policy, labels)
 
     def _batched(self, items: Iterable, open_one, batch_size: int, keep: bool) -> Iterator[ScanResult]:
         """Open items one by one (a bad one becomes an error result), analyze the contents
@@ -459,12 +490,14 @@ class Engine:
         start = time.perf_counter()
         errors: dict[int, Exception] = {}
         try:
-            outputs = det.analyze([contents[i] for i in idx])
+            with det.lock:
+                outputs = det.analyze([contents[i] for i in idx])
         except Exception:  # noqa: BLE001 - isolate the input that broke the detector
             outputs = []
             for i in idx:
                 try:
-                    outputs.extend(det.analyze([contents[i]]))
+                    with det.lock:
+                        outputs.extend(det.analyze([contents[i]]))
                 except Exception as exc:  # noqa: BLE001
                     log.exception("detector %s failed on %s", det.name, contents[i].name)
                     errors[i] = exc
@@ -474,10 +507,24 @@ class Engine:
     def _threads(self):
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = self.__dict__.get("_pool")
-        if pool is None:
-            pool = self.__dict__["_pool"] = ThreadPoolExecutor(1, thread_name_prefix="tamis-detectors")
+        with self._lock:
+            pool = self.__dict__.get("_pool")
+            if pool is None:
+                pool = self.__dict__["_pool"] = ThreadPoolExecutor(1, thread_name_prefix="tamis-detectors")
         return pool
+
+    def close(self) -> None:
+        """Stop the engine's thread; the models stay loaded in the runtime for other engines."""
+        with self._lock:
+            pool = self.__dict__.pop("_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @staticmethod
     def _text_part(content: Content, result: ScanResult) -> TextContent | None:

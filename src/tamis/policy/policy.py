@@ -67,19 +67,19 @@ class Policy:
         """A copy of a (stored) result decided under this policy: its decision, and for a
         video its timeline, rebuilt from the scores it holds, as a scan under this policy
         would have made them. An error result is returned as it is."""
-        import copy
+        from dataclasses import replace
 
         from tamis.policy.timeline import timeline
 
-        out = copy.deepcopy(result)
-        if out.error is not None and out.document is None:
-            return out
-        out.decision = self.decide(out.findings)
+        if result.error is not None and result.document is None:
+            return result
+        out = replace(result, decision=self.decide(result.findings))  # shallow: the content is shared
         if out.video is not None:
             v = out.video
             interval = float(v.sampling.get("interval_s", 1.0))
-            v.segments = timeline(v.frames, v.duration, interval, notable(self))
+            out.video = replace(v, segments=timeline(v.frames, v.duration, interval, notable(self)))
         return out
+
 
 
 # --- loading, with line numbers for every error --------------------------------------

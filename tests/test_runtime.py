@@ -1,0 +1,85 @@
+"""One runtime per process: models load once, whatever the engines, threads and options;
+engines are safe to share between threads; policy and labels are options of each call."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from conftest import ROOT
+
+SAMPLES = ROOT / "samples"
+INPUTS = [SAMPLES / "images/astronaut_portrait.jpg", SAMPLES / "images/scam_banner.png",
+          SAMPLES / "images/qr_payment.png", SAMPLES / "documents/prize_letter.docx",
+          SAMPLES / "images/cat.jpg", SAMPLES / "documents/meeting_notes.pdf"]
+
+
+def _comparable(result) -> dict:
+    d = result.to_dict()
+    d.pop("timings_ms", None)
+    return d
+
+
+def test_eight_threads_through_one_engine_give_what_one_thread_gives():
+    from tamis.config import Settings
+    from tamis.detectors.base import LOADS
+    from tamis.engine import Engine
+
+    eng = Engine(Settings(home=Path("/nonexistent-tamis-home")))
+    expected = [_comparable(eng.scan(p)) for p in INPUTS]
+    loads = sum(LOADS.values())
+    got: dict[tuple[int, int], dict] = {}
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for k in range(len(INPUTS)):
+                i = (t + k) % len(INPUTS)  # every thread in another order
+                got[(t, i)] = _comparable(eng.scan(INPUTS[i]))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for (t, i), d in got.items():
+        assert d == expected[i], (t, INPUTS[i].name)
+    assert sum(LOADS.values()) == loads  # nothing loaded again
+    eng.close()
+
+
+def test_new_engines_and_per_call_options_load_no_model():
+    import tamis
+    from tamis.config import Settings
+    from tamis.detectors.base import LOADS
+    from tamis.engine import Engine
+    from tamis.policy import load_policy
+
+    settings = Settings(home=Path("/nonexistent-tamis-home"))
+    Engine(settings).load()
+    before = sum(LOADS.values())
+    strict = load_policy(profile="strict")
+    for policy in (None, strict, load_policy(profile="lenient")):
+        Engine(settings, policy, labels=["spam"]).scan(INPUTS[1])
+    assert sum(LOADS.values()) == before
+    a = tamis.scan(INPUTS[1])
+    b = tamis.scan(INPUTS[1], profile="strict", labels=["spam"])
+    assert {f.label.split("/")[0] for f in b.findings} == {"spam"}
+    assert a.decision.policy == "default" and b.decision.policy == "strict"
+
+
+def test_a_per_call_policy_gives_what_an_engine_built_with_it_gives():
+    from tamis.config import Settings
+    from tamis.engine import Engine
+    from tamis.policy import load_policy
+
+    settings = Settings(home=Path("/nonexistent-tamis-home"))
+    strict = load_policy(profile="strict")
+    shared = Engine(settings)
+    for p in (INPUTS[1], INPUTS[3], SAMPLES / "video/holiday_clip.mkv"):
+        per_call = shared.scan(p, policy=strict, labels=["spam", "pii"])
+        built = Engine(settings, strict, labels=["spam", "pii"]).scan(p)
+        assert _comparable(per_call) == _comparable(built), p.name
