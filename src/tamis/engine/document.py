@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from tamis.content.base import Content
 from tamis.content.document import DocumentContent, Limits, Part, parts
 from tamis.content.image import Frame, ImageContent
 from tamis.content.text import Region, TextContent
 from tamis.detectors.hashes import content_hashes
+from tamis.engine.merge import Analyzer, describe, placed
 from tamis.errors import ArchiveBombError, CorruptInputError, InputError, TooDeepError
 from tamis.results import Finding, PartRecord, ScanResult
-
-if TYPE_CHECKING:
-    from tamis.engine.engine import Engine
 
 log = logging.getLogger("tamis")
 
@@ -41,12 +38,12 @@ def limits_for(settings) -> Limits:
                   max_pixels=settings.max_pixels, password=settings.pdf_password)
 
 
-def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
+def analyze_document(engine: Analyzer, content: DocumentContent) -> ScanResult:
     """Scan a document or archive with ``engine``'s detectors and policy. Raises an
     :class:`InputError` when the container itself cannot be opened."""
     from tamis.results import DocumentSummary
 
-    result = engine._describe(content)
+    result = describe(content)
     result.document = DocumentSummary(format=content.format)
     scanner = _Scanner(engine, limits_for(engine.settings), result, content)
     scanner.scan(content, prefix="", depth=0)
@@ -63,7 +60,7 @@ def analyze_document(engine: Engine, content: DocumentContent) -> ScanResult:
 
 
 class _Scanner:
-    def __init__(self, engine: Engine, limits: Limits, result: ScanResult, top: Content) -> None:
+    def __init__(self, engine: Analyzer, limits: Limits, result: ScanResult, top: Content) -> None:
         self.engine, self.limits, self.result = engine, limits, result
         self.top = top  # whose deadline holds for every container inside
         self.batch: list[tuple[Part, str, Content]] = []
@@ -139,7 +136,7 @@ class _Scanner:
                 return
             if content.kind == "video":
                 self.flush()
-                self._merge(part, label, content, self.engine._analyze_video(content))
+                self._merge(part, label, content, self.engine.analyze([content])[0])
                 return
         self.batch.append((part, label, content))
         if len(self.batch) >= BATCH:
@@ -153,7 +150,6 @@ class _Scanner:
             self._merge(part, label, content, r)
 
     def _merge(self, part: Part, label: str, content: Content, r: ScanResult) -> None:
-        from tamis.engine.engine import _placed
 
         size = len(content.text) if isinstance(content, TextContent) else (
             len(content.data) or getattr(content, "size_bytes", None))
@@ -166,7 +162,7 @@ class _Scanner:
             if f.score < MIN_PART_FINDING:
                 continue  # e.g. a whole-picture score near zero on every picture of a big archive
             if isinstance(content, TextContent) and content.regions:
-                f = _placed(f, content)
+                f = placed(f, content)
                 where = f.location.part
             else:
                 inner = f.location.part

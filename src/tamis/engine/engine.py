@@ -16,6 +16,7 @@ from tamis.content.image import load_image
 from tamis.content.sniff import name_mismatch, sniff
 from tamis.content.text import Region, TextContent, load_text
 from tamis.detectors import Detector
+from tamis.engine.merge import describe, placed
 from tamis.errors import (
     CorruptInputError,
     DetectorContractError,
@@ -31,26 +32,6 @@ from tamis.results import Box, Face, Finding, Hashes, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels, lineage
 
 log = logging.getLogger("tamis")
-
-
-def _placed(finding: Finding, part: TextContent) -> Finding:
-    """A text finding of a part read from an image (OCR lines, QR payloads), placed on the
-    image: span in the read text, box of the lines it covers, frame, and which part."""
-    span = finding.location.span
-    hit = [r for r in part.regions if span is not None and r.start < span.end and r.end > span.start]
-    hit = [r for r in hit if r.frame == hit[0].frame]  # a box is on one frame
-    boxes = [r.box for r in hit if r.box is not None]
-    box = None
-    if boxes:
-        x0 = min(b.x for b in boxes)
-        y0 = min(b.y for b in boxes)
-        x1 = max(b.x + b.w for b in boxes)
-        y1 = max(b.y + b.h for b in boxes)
-        box = Box(x0, y0, x1 - x0, y1 - y0)
-    loc = replace(finding.location, box=box, part=hit[0].part if hit else part.part,
-                  frame=hit[0].frame if hit else finding.location.frame,
-                  timestamp=hit[0].timestamp if hit else finding.location.timestamp)
-    return replace(finding, location=loc)
 
 
 #: Kinds tamis reads today; the others are recognised and refused with a clear message.
@@ -333,7 +314,7 @@ class Engine:
         exc = DetectorError(f"{content.name}: tamis failed on this input (an internal error; "
                             "please report it with the log)")
         exc.detail = traceback.format_exc(limit=-3)[-500:]
-        result = self._describe(content)
+        result = describe(content)
         result.error = exc.to_dict()
         return result
 
@@ -388,7 +369,7 @@ class Engine:
             if not isinstance(exc, TamisError):
                 log.exception("reading %s", content.name)
                 exc = CorruptInputError(f"{content.name}: could not be {verb} ({type(exc).__name__}: {exc})")
-            result = self._describe(content)
+            result = describe(content)
             result.error = exc.to_dict()
             return result
 
@@ -408,7 +389,7 @@ class Engine:
         part of that content: its findings carry the span in the extracted text and the box
         of the line they are on.
         """
-        results = [self._describe(c) for c in contents]
+        results = [describe(c) for c in contents]
         failed: set[int] = set()
         self._run(contents, results, failed, parallel)
         parts = {i: self._text_part(c, results[i]) for i, c in enumerate(contents)
@@ -416,7 +397,7 @@ class Engine:
         parts = {i: p for i, p in parts.items() if p is not None}
         if parts:
             idx = list(parts)
-            sub = [self._describe(parts[i]) for i in idx]
+            sub = [describe(parts[i]) for i in idx]
             sub_failed: set[int] = set()
             self._run([parts[i] for i in idx], sub, sub_failed)
             for j, i in enumerate(idx):
@@ -424,7 +405,7 @@ class Engine:
                     results[i].error = sub[j].error
                     failed.add(i)
                     continue
-                results[i].findings.extend(_placed(f, parts[i]) for f in sub[j].findings)
+                results[i].findings.extend(placed(f, parts[i]) for f in sub[j].findings)
                 for k, v in sub[j].timings_ms.items():
                     results[i].timings_ms[f"text:{k}"] = v
                 results[i].language = sub[j].language
@@ -544,15 +525,6 @@ class Engine:
         text = "\n".join(p[0] for p in pieces)
         return TextContent(kind="text", name=f"{content.name}#text", media_type="text/plain",
                            data=text.encode("utf-8"), text=text, regions=regions, part="ocr")
-
-    @staticmethod
-    def _describe(content: Content) -> ScanResult:
-        return ScanResult(
-            source=content.name, kind=content.kind, media_type=content.media_type,
-            size_bytes=len(content.data), width=getattr(content, "width", None),
-            height=getattr(content, "height", None), frames=getattr(content, "frame_count", None),
-            frames_analyzed=len(getattr(content, "frames", [])) or None,
-            notes=list(getattr(content, "notes", [])))
 
     def _wanted(self, label: str) -> bool:
         """Whether ``label`` is reported: all are, unless labels were asked for (a parent

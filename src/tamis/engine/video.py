@@ -13,7 +13,6 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,11 +21,9 @@ from tamis.content.image import Frame, ImageContent
 from tamis.content.text import TextContent
 from tamis.content.video import SelectedFrame, VideoContent, selected_frames
 from tamis.detectors.hashes import frame_pdq
+from tamis.engine.merge import Analyzer, describe
 from tamis.policy.timeline import notable, timeline
 from tamis.results import FrameRecord, Hashes, ScanResult, TextLine, VideoSummary
-
-if TYPE_CHECKING:
-    from tamis.engine.engine import Engine
 
 #: Frames analysed together (one detector call each), up to a budget of pixel values so
 #: that large frames come in smaller batches (memory stays under 1 GB at 1080p).
@@ -68,11 +65,11 @@ def _frames_in_background(content: VideoContent, settings, out: queue.Queue, sto
         _put(out, exc, stop)
 
 
-def analyze_video(engine: Engine, content: VideoContent, thumbnails: bool = False) -> ScanResult:
+def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = False) -> ScanResult:
     """Scan one video with ``engine``'s detectors and policy."""
     settings = engine.settings
     start = time.perf_counter()
-    result = engine._describe(content)
+    result = describe(content)
     result.size_bytes = content.size_bytes
     summary = VideoSummary(duration=content.duration, fps=content.fps, codec=content.codec,
                            sampling={"interval_s": settings.video_sample_interval,
@@ -247,7 +244,7 @@ def _apply_bank_rule(result: ScanResult, bank_frames: dict[tuple, set[int]], min
         result.notes.append(f"{n} frame(s) matched bank {bank!r} entry {entry}, under the {needed} a video match needs")
 
 
-def _scan_cues(engine: Engine, content: VideoContent, result: ScanResult, summary: VideoSummary) -> None:
+def _scan_cues(engine: Analyzer, content: VideoContent, result: ScanResult, summary: VideoSummary) -> None:
     """Subtitles and text metadata through the text detectors, one text per cue, each
     finding placed at its cue's time (its span is within the cue's text)."""
     cues = content.cues[:MAX_CUES]
