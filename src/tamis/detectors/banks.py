@@ -17,6 +17,7 @@ PDQ_MIN_QUALITY = 50
 
 
 class BankMatcher(Detector):
+    matches_exact = True
     name = "banks"
     version = "banks-1"
     # An entry may carry any label of the taxonomy (known_content by default).

@@ -13,6 +13,9 @@ MAX_PAYLOAD = 4096
 
 
 class BarcodeDetector(Detector):
+    heavy = True
+    reads_text = True
+    emits_text = True
     name = "barcodes"
     version = "zxing-cpp-1"
     labels = frozenset({"qr_code"})

@@ -59,6 +59,17 @@ class Detector(abc.ABC):
     load_at_start: ClassVar[bool] = False
     #: One line for `tamis models` and the docs.
     description: ClassVar[str] = ""
+    #: What the engine needs to know, so that it names no detector:
+    #: a whole-picture model, run beside the others when a picture's detectors run in two threads;
+    heavy: ClassVar[bool] = False
+    #: reads text in pictures (OCR, barcode payloads): run once per scene of a video, not per frame;
+    reads_text: ClassVar[bool] = False
+    #: payloads in its findings' ``data["payload"]`` are text for the text detectors (a QR code's);
+    emits_text: ClassVar[bool] = False
+    #: matches the exact file hashes of containers (``match_exact``), as a bank does;
+    matches_exact: ClassVar[bool] = False
+    #: its findings' spans are personal data, masked in ``masked_text``.
+    masks_text: ClassVar[bool] = False
 
     def __init__(self, threads: int = 0) -> None:
         self.threads = threads

@@ -44,6 +44,7 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
 
 
 class NsfwDetector(Detector):
+    heavy = True
     name = "nsfw"
     version = "open_nsfw-1.1"
     labels = frozenset({"sexual", "sexual/explicit", "sexual/suggestive"})

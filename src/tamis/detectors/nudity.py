@@ -54,6 +54,7 @@ SIZE = 320
 
 
 class NudityDetector(Detector):
+    heavy = True
     name = "nudity"
     version = "nudenet-320n-3.4.2"
     labels = frozenset({"sexual/explicit", "sexual/suggestive"})

@@ -39,6 +39,7 @@ OCR_SIDE = 736
 
 
 class OcrDetector(Detector):
+    reads_text = True
     name = "ocr"
     version = "rapidocr-3.10.0-ppocrv6-small"
     labels = frozenset()

@@ -177,6 +177,7 @@ def mask(text: str, spans: list[tuple[int, int]], char: str = "*") -> str:
 
 
 class PiiDetector(Detector):
+    masks_text = True
     name = "pii"
     version = "pii-1"
     labels = frozenset({"pii/email", "pii/phone", "pii/credit_card", "pii/iban", "pii/national_id",

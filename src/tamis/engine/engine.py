@@ -45,7 +45,6 @@ _NOT_SCANNED_HINTS = {
            "XLSX or PPTX to scan it",
 }
 
-HEAVY_DETECTORS = {"nsfw", "nudity", "barcodes"}
 
 
 def _why_not_text(data: bytes) -> str:
@@ -376,7 +375,7 @@ class Engine:
     def known_file(self, hashes: Hashes) -> list[Finding]:
         """Bank entries that hold a container's file hashes exactly (a video, a document);
         its parts are matched by the bank detector as they are scanned."""
-        banks = next((d for d in self.detectors if d.name == "banks"), None)
+        banks = next((d for d in self.detectors if d.matches_exact), None)
         if banks is None:
             return []
         banks.load()
@@ -426,8 +425,8 @@ class Engine:
                 runs.append((det, idx))
         if parallel and len(runs) > 1:
             # Whole-picture models in a second thread, the rest here; runtimes release the GIL.
-            heavy = [r for r in runs if r[0].name in HEAVY_DETECTORS]
-            light = [r for r in runs if r[0].name not in HEAVY_DETECTORS]
+            heavy = [r for r in runs if r[0].heavy]
+            light = [r for r in runs if not r[0].heavy]
             later = self._threads().submit(lambda: [self._outputs(det, idx, contents) for det, idx in heavy])
             done = {id(det): out for (det, _), out in zip(light, [self._outputs(d, i, contents) for d, i in light])}
             done.update({id(det): out for (det, _), out in zip(heavy, later.result())})
@@ -458,7 +457,8 @@ class Engine:
             if content.kind == "text" and i not in failed:
                 lang, prob = content.language()
                 results[i].language = {"code": lang, "probability": round(prob, 3)} if lang else None
-                pii = [f.location.span for f in results[i].findings if f.label.startswith("pii/")]
+                maskers = {d.name for d in self.detectors if d.masks_text}
+                pii = [f.location.span for f in results[i].findings if f.detector in maskers and f.location.span]
                 if pii:
                     from tamis.detectors.pii import mask
 
@@ -507,14 +507,15 @@ class Engine:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @staticmethod
-    def _text_part(content: Content, result: ScanResult) -> TextContent | None:
-        """The text read from a content (OCR lines, then QR payloads) as one text with regions."""
+    def _text_part(self, content: Content, result: ScanResult) -> TextContent | None:
+        """The text read from a content (OCR lines, then payloads such as a QR code's) as one
+        text with regions."""
+        emitters = {d.name for d in self.detectors if d.emits_text}
         pieces: list[tuple[str, Box, int | None, str]] = []
         if result.text is not None:
             pieces += [(line.text, line.box, line.frame, "ocr") for line in result.text.lines]
-        pieces += [(f.data["payload"], f.location.box, f.location.frame, "qr_code")
-                   for f in result.findings if f.label == "qr_code" and f.data.get("payload", "").strip()
+        pieces += [(f.data["payload"], f.location.box, f.location.frame, f.label)
+                   for f in result.findings if f.detector in emitters and str(f.data.get("payload", "")).strip()
                    and f.location.box is not None]
         if not pieces:
             return None

@@ -10,6 +10,7 @@ from typing import Protocol
 from tamis.config import Settings
 from tamis.content.base import Content, Source
 from tamis.content.text import TextContent
+from tamis.detectors.base import Detector
 from tamis.policy import Policy
 from tamis.results import Box, Finding, Hashes, ScanResult
 
@@ -20,6 +21,7 @@ class Analyzer(Protocol):
 
     settings: Settings
     policy: Policy
+    detectors: list[Detector]
 
     def open(self, source: Source, name: str | None = None) -> Content: ...
 

@@ -33,7 +33,6 @@ BATCH_VALUES = 8 * 1280 * 720 * 3
 REUSE_MIN_QUALITY = 50
 #: Detectors that read text in a picture: run on a scene's first frame, then every
 #: ``video_text_interval`` seconds.
-TEXT_DETECTORS = frozenset({"ocr", "barcodes"})
 #: Frame findings under this score stay in the frame's record, not in the result's findings
 #: (a whole-frame classifier scores every frame; hours of video would list them all).
 MIN_FRAME_FINDING = 0.05
@@ -68,6 +67,9 @@ def _frames_in_background(content: VideoContent, settings, out: queue.Queue, sto
 def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = False) -> ScanResult:
     """Scan one video with ``engine``'s detectors and policy."""
     settings = engine.settings
+    # Text readers run once per scene (then every video_text_interval), not on every frame.
+    readers = frozenset(d.name for d in engine.detectors if d.reads_text)
+    matchers = {d.name for d in engine.detectors if d.matches_exact}
     start = time.perf_counter()
     result = describe(content)
     result.size_bytes = content.size_bytes
@@ -115,7 +117,7 @@ def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = Fa
             keys = analysed[sf.index][1]
             for f in r.findings:
                 placed = replace(f, location=replace(f.location, frame=sf.index, timestamp=sf.timestamp))
-                if f.detector == "banks" and f.data.get("signal") == "pdq":
+                if f.detector in matchers and f.data.get("signal") == "pdq":
                     key = (f.data["bank"], f.data.get("source") or f.data["entry"])
                     keys.append(key)
                     bank_frames[key].add(sf.index)
@@ -125,7 +127,7 @@ def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = Fa
             if not skip:  # text was read on this frame
                 text_scores = {}
                 for f in r.findings:
-                    if f.detector in TEXT_DETECTORS or f.location.part in ("ocr", "qr_code"):
+                    if f.detector in readers or f.location.part in ("ocr", "qr_code"):
                         text_scores[f.label] = max(f.score, text_scores.get(f.label, 0.0))
             else:  # same scene, text not read again: it is taken to be still there
                 for label, score in text_scores.items():
@@ -170,7 +172,7 @@ def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = Fa
                 last_text = sf.timestamp
                 skip = frozenset()
             else:
-                skip = TEXT_DETECTORS
+                skip = readers
             batch.append((sf, record, frame, skip))
             summary.frames_analyzed += 1
             if len(batch) >= BATCH or sum(b[0].rgb.size for b in batch) >= BATCH_VALUES:
@@ -193,7 +195,7 @@ def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = Fa
     result.frames = content.frame_count or content.frames_decoded
     result.frames_analyzed = summary.frames_analyzed
 
-    _apply_bank_rule(result, bank_frames, settings.video_bank_min_frames, len(summary.frames))
+    _apply_bank_rule(result, bank_frames, settings.video_bank_min_frames, len(summary.frames), matchers)
     _scan_cues(engine, content, result, summary)
     md5, sha256 = content.digests()
     result.hashes = Hashes(md5=md5, sha256=sha256, frame_pdq=tuple(frame_hashes))
@@ -224,7 +226,7 @@ def _thumbnail(rgb: np.ndarray, result: ScanResult, side: int = 640) -> bytes:
 
 
 def _apply_bank_rule(result: ScanResult, bank_frames: dict[tuple, set[int]], min_frames: int,
-                     selected: int) -> None:
+                     selected: int, matchers: set[str]) -> None:
     """A video matches a PDQ bank entry (or the frames of one banked video, grouped by the
     entries' source) only when enough of its frames match it."""
     needed = max(1, min(min_frames, selected))
@@ -233,7 +235,7 @@ def _apply_bank_rule(result: ScanResult, bank_frames: dict[tuple, set[int]], min
         return
     kept = []
     for f in result.findings:
-        if f.detector == "banks" and f.data.get("signal") == "pdq":
+        if f.detector in matchers and f.data.get("signal") == "pdq":
             key = (f.data["bank"], f.data.get("source") or f.data["entry"])
             if key in weak:
                 continue
