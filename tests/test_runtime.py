@@ -83,3 +83,36 @@ def test_a_per_call_policy_gives_what_an_engine_built_with_it_gives():
         per_call = shared.scan(p, policy=strict, labels=["spam", "pii"])
         built = Engine(settings, strict, labels=["spam", "pii"]).scan(p)
         assert _comparable(per_call) == _comparable(built), p.name
+
+
+def test_the_cli_and_the_api_give_the_same_json(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import tamis
+
+    files = [SAMPLES / "images/scam_banner.png", SAMPLES / "documents/prize_letter.docx",
+             SAMPLES / "video/holiday_clip.mkv"]
+    out = subprocess.run([sys.executable, "-m", "tamis.cli.main", "scan", *map(str, files), "-f", "json",
+                          "--no-progress"], capture_output=True, timeout=600)
+    assert out.returncode in (0, 1), out.stderr.decode()
+    cli = json.loads(out.stdout)
+    for path, from_cli in zip(files, cli):
+        from_api = tamis.scan(path).to_dict()
+        for d in (from_cli, from_api):
+            d.pop("timings_ms", None)
+        assert from_cli == from_api, path.name
+
+
+def test_a_video_given_as_bytes_or_a_stream_is_scanned_as_from_its_path():
+    import io
+
+    import tamis
+
+    path = SAMPLES / "video/holiday_clip.mkv"
+    data = path.read_bytes()
+    by_path = _comparable(tamis.scan(path))
+    for source in (data, io.BytesIO(data)):
+        other = _comparable(tamis.scan(source, name=str(path)))
+        assert other["video"] == by_path["video"] and other["findings"] == by_path["findings"]
