@@ -85,12 +85,16 @@ def test_a_per_call_policy_gives_what_an_engine_built_with_it_gives():
         assert _comparable(per_call) == _comparable(built), p.name
 
 
-def test_the_cli_and_the_api_give_the_same_json(tmp_path):
+def test_the_cli_and_the_api_give_the_same_json(tmp_path, monkeypatch):
     import json
     import subprocess
     import sys
 
     import tamis
+
+    # tamis.scan's shared engine reads the settings (TAMIS_HOME...) when first built; this
+    # test's TAMIS_HOME is not the one an earlier test built it with.
+    monkeypatch.setattr(tamis, "_engines", {})
 
     files = [SAMPLES / "images/scam_banner.png", SAMPLES / "documents/prize_letter.docx",
              SAMPLES / "video/holiday_clip.mkv"]
@@ -116,3 +120,25 @@ def test_a_video_given_as_bytes_or_a_stream_is_scanned_as_from_its_path():
     for source in (data, io.BytesIO(data)):
         other = _comparable(tamis.scan(source, name=str(path)))
         assert other["video"] == by_path["video"] and other["findings"] == by_path["findings"]
+
+
+def test_heads_trained_in_the_data_folder_are_used_and_checked(tmp_path):
+    import shutil
+
+    import pytest
+
+    from tamis.config import Settings
+    from tamis.detectors.text_classifier import TEXT_HEADS, TextClassifier
+    from tamis.errors import ModelIntegrityError
+
+    settings = Settings(home=tmp_path)
+    folder = settings.text_model_dir
+    folder.mkdir(parents=True)
+    shutil.copy(TEXT_HEADS.path(), folder / "text_heads.npz")  # as tamis train text writes them
+    shutil.copy(TEXT_HEADS.path().with_suffix(".json"), folder / "text_heads.json")
+    det = TextClassifier(home=tmp_path)
+    det.load()
+    assert det.version.endswith("-local")
+    (folder / "text_heads.npz").write_bytes(b"changed")
+    with pytest.raises(ModelIntegrityError):
+        TextClassifier(home=tmp_path).load()

@@ -99,6 +99,22 @@ class Settings:
     def config_file(self) -> Path:
         return self.home / "config.yaml"
 
+    # Where tamis keeps what it stores, in one place (everything under the data folder).
+    @property
+    def banks_db(self) -> Path:
+        """The SQLite hash-bank store."""
+        return self.home / "banks.db"
+
+    @property
+    def indexes_dir(self) -> Path:
+        """The PDQ index built from the banks (rebuilt whenever missing)."""
+        return self.home / "indexes"
+
+    @property
+    def text_model_dir(self) -> Path:
+        """Text classifier heads trained here (``tamis train text``), used instead of the packaged ones."""
+        return self.home / "models" / "text"
+
 
 _ENV_PREFIX = "TAMIS_"
 

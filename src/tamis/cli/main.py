@@ -648,7 +648,7 @@ def _store():
     from tamis.banks import SQLiteBankStore
     from tamis.config import load_settings
 
-    return SQLiteBankStore(load_settings().home / "banks.db")
+    return SQLiteBankStore(load_settings().banks_db)
 
 
 @banks_app.command("create")
@@ -741,7 +741,10 @@ def _hashes_of(engine, path: str) -> list[tuple[str, str]]:
 
     h = content_hashes(engine.open(path))
     pairs = [(k, v) for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v]
-    return pairs + [("pdq", value) for _, value, quality in h.frame_pdq if value != h.pdq and quality >= 50]
+    from tamis.detectors.banks import PDQ_MIN_QUALITY
+
+    return pairs + [("pdq", value) for _, value, quality in h.frame_pdq
+                    if value != h.pdq and quality >= PDQ_MIN_QUALITY]
 
 
 @banks_app.command("remove")
@@ -817,8 +820,9 @@ def banks_stats() -> None:
         table.add_row(bank, signal, str(n))
     out.print(table)
     from tamis.banks.index import PdqIndex
+    from tamis.config import load_settings
 
-    idx = PdqIndex.load(store.path.parent / "indexes")
+    idx = PdqIndex.load(load_settings().indexes_dir)
     version = store.version()
     state = ("not built" if idx is None else
              f"{len(idx.ids)} PDQ hashes, built at change {idx.version[0]} "
@@ -872,7 +876,8 @@ def train_text(
     own: Annotated[Path, typer.Option(
         metavar="DIR", help="Folder of tamis's own seed and validation sets.")] = Path("training/text"),
     to: Annotated[Optional[Path], typer.Option(
-        "--out", metavar="DIR", help="Where to write the heads (default: the package).")] = None,
+        "--out", metavar="DIR", help="Where to write the heads (default: models/text in the data folder, which "
+        "the text detector then uses; src/tamis/detectors/text_model to rebuild the packaged ones).")] = None,
     card: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Where to write the model card.")] = Path(
         "docs/model-cards/text.md"),
 ) -> None:
@@ -891,7 +896,9 @@ def train_text(
 
     if not data.is_dir() and not own.is_dir():
         _fail(TamisError(f"no training data: neither {data} nor {own} is a folder"))
-    folder = to or Path(__file__).resolve().parent.parent / "detectors" / "text_model"
+    from tamis.config import load_settings
+
+    folder = to or load_settings().text_model_dir
     models, meta = train(data, own, embedder=Embedder(), log=lambda m: err.print(m, highlight=False))
     path = save(models, meta, folder, NAME)
     record = json.loads((folder / "text_heads.json").read_text())

@@ -55,6 +55,7 @@ def detector_specs(settings=None, face_attributes=None) -> list[tuple[type[Detec
         BlocklistDetector: dict(files=settings.blocklists, home=settings.home),
         BankMatcher: dict(home=settings.home, pdq_dihedral=settings.pdq_dihedral),
         FaceDetector: dict(attributes=face_attributes),
+        TextClassifier: dict(home=settings.home),
     }
     # Detectors running two at a time (parallel_detectors) each get one core, unless told.
     image_threads = 1 if settings.parallel_detectors and settings.threads == 0 else settings.threads

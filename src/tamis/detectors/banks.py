@@ -26,9 +26,12 @@ class BankMatcher(Detector):
     description = "matches MD5, SHA-256, PDQ and normalised-text hashes against hash banks"
 
     def __init__(self, threads: int = 0, home: Path | None = None, pdq_threshold: int = PDQ_THRESHOLD,
-                 pdq_min_quality: int = PDQ_MIN_QUALITY, pdq_dihedral: bool = False) -> None:
+                 pdq_min_quality: int = PDQ_MIN_QUALITY, pdq_dihedral: bool = False, store=None) -> None:
+        """``store``: a :class:`~tamis.banks.store.BankStore` (the SQLite one under ``home``
+        when not given; a server store plugs in here)."""
         super().__init__(threads)
         self.home = home
+        self.given_store = store
         self.pdq_threshold = pdq_threshold
         self.pdq_min_quality = pdq_min_quality
         #: Also query the 7 rotations and mirror images of each frame (mirrored copies match).
@@ -37,13 +40,18 @@ class BankMatcher(Detector):
     def _load(self) -> None:
         from tamis.banks.index import PdqMatcher
         from tamis.banks.store import SQLiteBankStore
+        from tamis.config import Settings
 
         self.store = None
         self.pdq = None
-        db = (self.home / "banks.db") if self.home else None
-        if db is not None and db.is_file():
-            self.store = SQLiteBankStore(db)
-            self.pdq = PdqMatcher(self.store, self.home / "indexes")
+        paths = Settings(home=self.home) if self.home else None
+        if self.given_store is not None:
+            self.store = self.given_store
+        elif paths is not None and paths.banks_db.is_file():
+            self.store = SQLiteBankStore(paths.banks_db)
+        if self.store is not None:
+            indexes = paths.indexes_dir if paths is not None else Path(self.store.path).parent / "indexes"
+            self.pdq = PdqMatcher(self.store, indexes)
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()

