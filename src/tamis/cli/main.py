@@ -914,6 +914,9 @@ def _threshold_text(value: float) -> str:
 
 
 def main() -> None:
+    from tamis.engine.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()  # this process is tamis's own (see the function)
     for stream in (sys.stdout, sys.stderr):  # never fail on a character the terminal cannot take
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

@@ -46,7 +46,9 @@ def _worker(conn, options: dict[str, Any], memory_bytes: int) -> None:
 
     from tamis.config import load_settings
     from tamis.engine.engine import Engine
+    from tamis.engine.runtime import limit_malloc_arenas
 
+    limit_malloc_arenas()
     settings = options.get("settings") or load_settings()
     if options.pop("_one_of_many", False):  # one thread per process: the processes fill the cores
         settings = replace(settings, parallel_detectors=False)
