@@ -35,6 +35,11 @@ def test_every_kind_round_trips_through_json(engine, name, source):
     result = next(engine.scan_many([source]))
     data = json.loads(json.dumps(result.to_dict()))
     assert data["schema_version"] == SCHEMA_VERSION
+    import jsonschema
+
+    from tamis.results import json_schema
+
+    jsonschema.validate(data, json_schema())  # the published schema holds what is written
     back = ScanResult.from_dict(data)
     assert back == result
     assert back.to_dict() == data  # and writes the same again
@@ -82,3 +87,15 @@ def test_a_stored_result_decided_again_under_another_policy_is_what_a_scan_under
         assert again.video.segments == under_b.video.segments
         assert again.video.segments != under_a.video.segments
     assert policy_b.decide(stored) == under_b.decision
+
+
+def test_the_schema_refuses_what_tamis_never_writes():
+    import jsonschema
+
+    from tamis.results import json_schema
+
+    for bad in ({"source": "x"}, {"schema_version": 1, "source": "x", "findings": [{"label": "spam"}]},
+                {"schema_version": 1, "source": "x", "findings": [], "faces": [
+                    {"box": [0, 0, 1, 1], "score": 0.9, "attributes": {"age": {"value": 30, "confidence": 1}}}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, json_schema())

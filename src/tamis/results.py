@@ -12,7 +12,16 @@ from tamis.taxonomy import FACE_ATTRIBUTES, LABELS, refuse_if_prohibited
 
 #: Version of the shape of :meth:`ScanResult.to_dict`; :meth:`ScanResult.from_dict` reads
 #: it back. Raise it when a field changes meaning or goes; a new optional field does not.
+#: The JSON Schema: :func:`json_schema` (``tamis/schemas/scan_result.schema.json``).
 SCHEMA_VERSION = 1
+
+
+def json_schema() -> dict:
+    """The published JSON Schema of :meth:`ScanResult.to_dict` (the service's API uses it)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("tamis").joinpath("schemas/scan_result.schema.json").read_text())
 
 
 def _score(v: float) -> float:
