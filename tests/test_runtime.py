@@ -85,16 +85,13 @@ def test_a_per_call_policy_gives_what_an_engine_built_with_it_gives():
         assert _comparable(per_call) == _comparable(built), p.name
 
 
-def test_the_cli_and_the_api_give_the_same_json(tmp_path, monkeypatch):
+def test_the_cli_and_the_api_give_the_same_json(tmp_path):
     import json
     import subprocess
     import sys
 
     import tamis
 
-    # tamis.scan's shared engine reads the settings (TAMIS_HOME...) when first built; this
-    # test's TAMIS_HOME is not the one an earlier test built it with.
-    monkeypatch.setattr(tamis, "_engines", {})
 
     files = [SAMPLES / "images/scam_banner.png", SAMPLES / "documents/prize_letter.docx",
              SAMPLES / "video/holiday_clip.mkv"]
@@ -142,3 +139,13 @@ def test_heads_trained_in_the_data_folder_are_used_and_checked(tmp_path):
     (folder / "text_heads.npz").write_bytes(b"changed")
     with pytest.raises(ModelIntegrityError):
         TextClassifier(home=tmp_path).load()
+
+
+def test_the_shared_engine_follows_the_environment(monkeypatch, tmp_path):
+    import tamis
+
+    first = tamis.engine()
+    monkeypatch.setenv("TAMIS_HOME", str(tmp_path / "elsewhere"))
+    second = tamis.engine()
+    assert second is not first and second.settings.home == tmp_path / "elsewhere"
+    assert tamis.engine() is second

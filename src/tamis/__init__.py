@@ -65,6 +65,8 @@ def engine(**options: Any) -> Engine:
     else:
         key_policy = options.get("policy")
     key = tuple(sorted((k, _hashable(v) if k != "policy" else key_policy) for k, v in options.items()))
+    # The settings come from TAMIS_* variables too: another environment is another engine.
+    key += tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TAMIS_")))
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
