@@ -149,3 +149,28 @@ def test_the_shared_engine_follows_the_environment(monkeypatch, tmp_path):
     second = tamis.engine()
     assert second is not first and second.settings.home == tmp_path / "elsewhere"
     assert tamis.engine() is second
+
+
+def test_a_blocklist_edited_after_first_use_is_read_again(tmp_path):
+    from tamis.config import Settings
+    from tamis.engine import Engine
+
+    lists = tmp_path / "blocklists"
+    lists.mkdir()
+    (lists / "words.txt").write_text("first term\n")
+    settings = Settings(home=tmp_path, detectors=("blocklist",))
+    assert Engine(settings).scan_texts(["a first term here"]).__next__().findings
+    (lists / "words.txt").write_text("second term\n")
+    r = next(Engine(settings).scan_texts(["a first term, and a second term"]))
+    assert [f.data["entry"] for f in r.findings] == ["second term"]
+
+
+def test_engine_labels_still_read_the_text_in_a_qr_code():
+    from tamis.config import Settings
+    from tamis.engine import Engine
+
+    settings = Settings(home=Path("/nonexistent-tamis-home"), detectors=("barcodes", "pii"))
+    built = Engine(settings, labels=["pii"]).scan(SAMPLES / "images/qr_payment.png")
+    per_call = Engine(settings).scan(SAMPLES / "images/qr_payment.png", labels=["pii"])
+    assert [f.label for f in built.findings] == [f.label for f in per_call.findings]
+    assert any(f.label.startswith("pii") for f in built.findings)

@@ -83,15 +83,19 @@ def engine(**options: Any) -> Engine:
     return eng
 
 
-def _call_policy(policy: Any, profile: str | None) -> Policy | None:
-    """A per-call policy: a Policy, a policy file, or a profile of the default policy."""
+def _call_policy(policy: Any, profile: str | None, settings: Settings) -> Policy | None:
+    """A per-call policy: a Policy, a policy file, or a profile of the configured policy
+    (``TAMIS_POLICY`` or config.yaml's, else the built-in one)."""
     if policy is None and profile is None:
         return None
     if isinstance(policy, Policy):
         if profile is None:
             return policy
+        if policy.source.startswith("<") and policy.source != "<built-in default.yaml>":
+            raise PolicyError(f"a profile ({profile!r}) needs a policy read from a file; this one was built "
+                              "in code: pass the Policy of that profile itself")
         return load_policy(None if policy.source.startswith("<") else policy.source, profile)
-    return load_policy(policy, profile)
+    return load_policy(policy or settings.policy, profile)
 
 
 def scan(source: Source, *, name: str | None = None, policy: Any = None, profile: str | None = None,
@@ -103,11 +107,11 @@ def scan(source: Source, *, name: str | None = None, policy: Any = None, profile
     ``labels`` restricts the findings reported; ``face_attributes`` the face attributes
     (asking for anything that describes who a person is raises
     :class:`ProhibitedAttributeError`). Bad input raises an :class:`InputError` subclass.
-    Models load once per process, whatever the options.
+    Models load once per process, whatever the policy, profile and labels.
     """
     eng = engine(detectors=tuple(detectors) if detectors else None,
                  face_attributes=tuple(face_attributes) if face_attributes is not None else None)
-    return eng.scan(source, name=name, policy=_call_policy(policy, profile),
+    return eng.scan(source, name=name, policy=_call_policy(policy, profile, eng.settings),
                     labels=tuple(labels) if labels else None)
 
 
@@ -174,7 +178,7 @@ def scan_text(text: str | Iterable[str], *, policy: Any = None, profile: str | N
     set; a single bad text raises its :class:`InputError`.
     """
     eng = engine(detectors=tuple(detectors) if detectors else None)
-    pol, wanted = _call_policy(policy, profile), tuple(labels) if labels else None
+    pol, wanted = _call_policy(policy, profile, eng.settings), tuple(labels) if labels else None
     if isinstance(text, str):
         return eng.scan(eng.open_text(text), policy=pol, labels=wanted)
     return list(eng.scan_texts(text, policy=pol, labels=wanted))

@@ -37,6 +37,14 @@ class BankMatcher(Detector):
         #: Also query the 7 rotations and mirror images of each frame (mirrored copies match).
         self.pdq_dihedral = pdq_dihedral
 
+    def source_stamp(self) -> tuple:
+        """Whether a bank store exists yet (its entries are followed by the matcher itself)."""
+        if self.given_store is not None or self.home is None:
+            return ()
+        from tamis.config import Settings
+
+        return (Settings(home=self.home).banks_db.is_file(),)
+
     def _load(self) -> None:
         from tamis.banks.index import PdqMatcher
         from tamis.banks.store import SQLiteBankStore

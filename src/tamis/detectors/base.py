@@ -104,6 +104,12 @@ class Detector(abc.ABC):
             lock = self.__dict__.setdefault("_analysis_lock", threading.Lock())
         return lock
 
+    def source_stamp(self) -> tuple:
+        """What the detector reads from the data folder, as it is now (paths, sizes, times):
+        the runtime builds the detector again when it changes (an edited blocklist, a new
+        bank store). Nothing, for detectors whose models ship in packages."""
+        return ()
+
     def _load(self) -> None:  # noqa: B027 - optional hook
         """Load models (after their files were verified)."""
 

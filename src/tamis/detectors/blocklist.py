@@ -183,6 +183,16 @@ class BlocklistDetector(Detector):
         self.files = files
         self.home = home
 
+    def source_stamp(self) -> tuple:
+        stamps = []
+        for path in list_files(self.files, self.home):
+            try:
+                st = path.stat()
+                stamps.append((str(path.resolve()), st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamps.append((str(path), None, None))
+        return tuple(stamps)
+
     def _load(self) -> None:
         import re2
 

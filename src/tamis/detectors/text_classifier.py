@@ -154,6 +154,18 @@ class TextClassifier(Detector):
             self.calib = z["calib"]
         self.embedder = Embedder(self.threads).load()
 
+    def source_stamp(self) -> tuple:
+        if self.home is None:
+            return ()
+        from tamis.config import Settings
+
+        path = Settings(home=self.home).text_model_dir / "text_heads.npz"
+        try:
+            st = path.stat()
+        except OSError:
+            return ()
+        return (st.st_mtime_ns, st.st_size)
+
     def _local_heads(self) -> tuple[Path, dict] | None:
         """Heads trained in the data folder, checked against the SHA-256 their card records."""
         if self.home is None:

@@ -211,8 +211,9 @@ class Engine:
     def scan(self, source: Source | Content, name: str | None = None, *, policy: Policy | None = None,
              labels: Iterable[str] | None = None) -> ScanResult:
         """Scan one input (or content already opened). Raises an
-        :class:`~tamis.errors.InputError` for bad input. ``policy`` and ``labels``, for this
-        call only, take the place of the engine's (no model is loaded again)."""
+        :class:`~tamis.errors.InputError` for bad input. For this call only, ``policy``
+        takes the place of the engine's and ``labels`` narrows what it reports (an engine
+        built with labels has left the others out already); no model is loaded again."""
         start = time.perf_counter()
         content = source if isinstance(source, Content) else self.open(source, name)
         decode_ms = (time.perf_counter() - start) * 1000
@@ -232,13 +233,8 @@ class Engine:
         wanted = set(check_labels(labels)) if labels is not None else None
         policy = policy or self.policy
         for r in results:
-            if wanted is not None:
-                keep = lambda label: not wanted.isdisjoint(lineage(label))  # noqa: E731
-                r.findings = [f for f in r.findings if keep(f.label)]
-                r.label_scores = {k: v for k, v in r.label_scores.items() if keep(k)}
-                if r.video is not None:
-                    for fr in r.video.frames:
-                        fr.scores = {k: v for k, v in fr.scores.items() if keep(k)}
+            if wanted is not None and r.error is None:
+                self._keep_labels(r, wanted)
             yield policy.apply(r)
 
     def scan_many(self, sources: Iterable[Source | Content], batch_size: int = 8,
@@ -359,6 +355,13 @@ class Engine:
         at between its parts and frames: here, in this process, a single call into a
         native library cannot be interrupted; worker processes (:mod:`tamis.engine.pool`)
         also enforce it from outside, with a memory budget."""
+        result = self._container_analysis(content, verb, analyze)
+        if self.labels is not None and result.error is None:
+            self._keep_labels(result, self.labels)
+            result.decision = self.policy.decide(result.findings)
+        return result
+
+    def _container_analysis(self, content: Content, verb: str, analyze) -> ScanResult:
         budget = self.settings.max_input_seconds + float(getattr(content, "duration", None) or 0.0)
         content.deadline = time.monotonic() + budget  # type: ignore[attr-defined]
         content.budget_seconds = budget  # type: ignore[attr-defined]
@@ -412,8 +415,27 @@ class Engine:
                 results[i].keep_highest(sub[j].label_scores)
         for i, result in enumerate(results):
             if i not in failed:
+                if self.labels is not None:
+                    self._keep_labels(result, self.labels)
                 result.decision = self.policy.decide(result.findings)
         return results
+
+    def _keep_labels(self, r: ScanResult, wanted: set[str]) -> None:
+        """Leave out of ``r`` the findings and scores of labels not asked for (a parent
+        label brings its sub-labels), once the whole input was analysed, so that what a
+        left-out finding carried (a QR code's text, read for its personal data) was still
+        used; ``masked_text`` goes with the personal data findings it masks."""
+        def keep(label: str) -> bool:
+            return not wanted.isdisjoint(lineage(label))
+
+        r.findings = [f for f in r.findings if keep(f.label)]
+        r.label_scores = {k: v for k, v in r.label_scores.items() if keep(k)}
+        if r.video is not None:
+            for fr in r.video.frames:
+                fr.scores = {k: v for k, v in fr.scores.items() if keep(k)}
+        maskers = {d.name for d in self.detectors if d.masks_text}
+        if r.masked_text is not None and not any(f.detector in maskers for f in r.findings):
+            r.masked_text = None
 
     def _run(self, contents: list[Content], results: list[ScanResult], failed: set[int],
              parallel: bool = False) -> None:
@@ -527,26 +549,20 @@ class Engine:
         return TextContent(kind="text", name=f"{content.name}#text", media_type="text/plain",
                            data=text.encode("utf-8"), text=text, regions=regions, part="ocr")
 
-    def _wanted(self, label: str) -> bool:
-        """Whether ``label`` is reported: all are, unless labels were asked for (a parent
-        brings its sub-labels)."""
-        return self.labels is None or not self.labels.isdisjoint(lineage(label))
-
     def _merge(self, det: Detector, content: Content, result: ScanResult, out) -> None:
         times = getattr(content, "frame_times", None)
         for f in out.findings:
             self._check(det, content, f)
             if times and f.location.frame in times and f.location.timestamp is None:
                 f = replace(f, location=replace(f.location, timestamp=times[f.location.frame]))
-            if self._wanted(f.label):
-                result.findings.append(f)
+            result.findings.append(f)
         for face in out.faces:
             result.faces.append(self._filter_face(face))
         if out.text is not None:
             result.text = out.text
         if out.hashes is not None:
             result.hashes = out.hashes
-        result.keep_highest({label: score for label, score in out.scores.items() if self._wanted(label)})
+        result.keep_highest(out.scores)
         result.notes.extend(out.notes)
 
     def _filter_face(self, face: Face) -> Face:

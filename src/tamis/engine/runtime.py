@@ -2,7 +2,9 @@
 and shared by every engine (and so by every thread, policy and label set).
 
 An :class:`~tamis.engine.Engine` takes its detectors from here, so building another
-engine (another policy, the CLI's, a server thread's) loads no model again. A detector is
+engine (another policy, the CLI's, a server thread's) loads no model again; a detector
+whose files in the data folder changed (``Detector.source_stamp``: a blocklist edited, a
+bank store created) is built and loaded again. A detector is
 run by one thread at a time (its :attr:`~tamis.detectors.base.Detector.lock`); different
 detectors run at once.
 """
@@ -24,7 +26,7 @@ def _frozen(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
     if isinstance(value, Path):
-        return str(value)
+        return str(value.resolve())
     return value
 
 
@@ -38,10 +40,13 @@ class Runtime:
         out = []
         with self._lock:
             for cls, kwargs in detector_specs(settings, face_attributes):
-                key = (cls, _frozen(kwargs))
+                fresh = cls(**kwargs)  # cheap: nothing loads until used
+                key = (cls, _frozen(kwargs), fresh.source_stamp())
                 det = self._detectors.get(key)
-                if det is None:
-                    det = self._detectors[key] = cls(**kwargs)
+                if det is None:  # new, or what it reads changed: the old one is let go
+                    for old in [k for k in self._detectors if k[:2] == key[:2]]:
+                        del self._detectors[old]
+                    det = self._detectors[key] = fresh
                 out.append(det)
         return out
 
