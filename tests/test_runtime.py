@@ -174,3 +174,18 @@ def test_engine_labels_still_read_the_text_in_a_qr_code():
     per_call = Engine(settings).scan(SAMPLES / "images/qr_payment.png", labels=["pii"])
     assert [f.label for f in built.findings] == [f.label for f in per_call.findings]
     assert any(f.label.startswith("pii") for f in built.findings)
+
+
+def test_a_loaded_detector_is_sent_to_another_process_as_how_to_build_it(tmp_path):
+    import pickle
+
+    from tamis.detectors.blocklist import BlocklistDetector
+
+    (tmp_path / "blocklists").mkdir()
+    (tmp_path / "blocklists" / "words.txt").write_text("bad word\n")
+    det = BlocklistDetector(home=tmp_path)
+    det.load()  # holds an RE2 set, which does not pickle
+    again = pickle.loads(pickle.dumps(det))
+    assert not again.loaded and again.home == tmp_path
+    again.load()
+    assert len(again.entries) == 1

@@ -26,6 +26,10 @@ _LOAD_LOCK = threading.RLock()
 LOADS: Counter[str] = Counter()
 
 
+def _rebuild(cls, args, kwargs):
+    return cls(*args, **kwargs)
+
+
 @dataclass
 class Output:
     """What one detector says about one content."""
@@ -92,8 +96,25 @@ class Detector(abc.ABC):
             LOADS[self.name] += 1
             self._loaded = True
 
-    def __getstate__(self) -> dict:  # a detector sent to a worker process takes no lock along
-        return {k: v for k, v in self.__dict__.items() if k != "_analysis_lock"}
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        def recording_init(self, *args, _init=init, **kwargs):
+            if not hasattr(self, "_init_args"):  # the outermost __init__ records what built it
+                self._init_args = (args, kwargs)
+            _init(self, *args, **kwargs)
+
+        recording_init.__doc__ = init.__doc__
+        cls.__init__ = recording_init
+
+    def __reduce__(self):
+        """Sent to another process, a detector is built there again from its arguments and
+        loads there (a loaded one holds native sessions, which do not pickle)."""
+        args, kwargs = getattr(self, "_init_args", ((), {"threads": self.threads}))
+        return _rebuild, (type(self), args, kwargs)
 
     @property
     def lock(self) -> threading.Lock:
