@@ -8,11 +8,12 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def rss_mb() -> float:
-    """This process's resident memory now, in MB (Linux)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory now (or another figure of /proc/self/status, such as
+    its peak, ``VmHWM``), in MB (Linux)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 

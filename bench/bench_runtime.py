@@ -24,14 +24,6 @@ from _util import rss_mb, save_report  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=8)
@@ -58,7 +50,7 @@ def main() -> None:
         for p in inputs:
             eng.scan(p)
     one_s = time.perf_counter() - start
-    one_peak = peak_rss_mb()
+    one_peak = rss_mb("VmHWM")
 
     def work(t: int) -> None:
         for r in range(args.rounds):
@@ -74,7 +66,7 @@ def main() -> None:
     for th in threads:
         th.join()
     many_s = time.perf_counter() - start
-    many_peak = peak_rss_mb()
+    many_peak = rss_mb("VmHWM")
     n = args.rounds * len(inputs)
     report = {
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",

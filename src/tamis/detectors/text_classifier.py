@@ -154,26 +154,29 @@ class TextClassifier(Detector):
             self.calib = z["calib"]
         self.embedder = Embedder(self.threads).load()
 
-    def source_stamp(self) -> tuple:
-        if self.home is None:
-            return ()
-        from tamis.config import Settings
-
-        path = Settings(home=self.home).text_model_dir / "text_heads.npz"
-        try:
-            st = path.stat()
-        except OSError:
-            return ()
-        return (st.st_mtime_ns, st.st_size)
-
-    def _local_heads(self) -> tuple[Path, dict] | None:
-        """Heads trained in the data folder, checked against the SHA-256 their card records."""
+    def _local_folder(self) -> Path | None:
+        """Where heads trained in the data folder are (``tamis train text`` writes them)."""
         if self.home is None:
             return None
         from tamis.config import Settings
+
+        return Settings(home=self.home).text_model_dir
+
+    def source_stamp(self) -> tuple:
+        folder = self._local_folder()
+        try:
+            st = (folder / "text_heads.npz").stat() if folder is not None else None
+        except OSError:
+            return ()
+        return () if st is None else (st.st_mtime_ns, st.st_size)
+
+    def _local_heads(self) -> tuple[Path, dict] | None:
+        """Heads trained in the data folder, checked against the SHA-256 their card records."""
         from tamis.detectors.models import sha256_file
 
-        folder = Settings(home=self.home).text_model_dir
+        folder = self._local_folder()
+        if folder is None:
+            return None
         path, card_path = folder / "text_heads.npz", folder / "text_heads.json"
         if not path.is_file():
             return None

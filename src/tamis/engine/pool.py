@@ -82,16 +82,27 @@ def _scan_source(engine, source, keep: bool, announce) -> list[ScanResult]:
     return list(engine.scan_many([content], batch_size=1, keep_content=keep))
 
 
+def _status_bytes(pid: int | str, field: str) -> int:
+    """A memory figure of a process from /proc (``VmSize``, ``VmRSS``), in bytes; 0 when
+    there is none (not Linux, the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(line.split()[1]) * 1024 for line in fh if line.startswith(f"{field}:"))
+    except (OSError, ValueError, StopIteration):
+        return 0
+
+
 def _limit_address_space(extra: int) -> None:
     """A hard ceiling: what the loaded worker maps now, plus ``extra`` bytes. Past it,
     allocations fail (a MemoryError, a clean error) instead of the machine swapping."""
     import resource
 
+    size = _status_bytes("self", "VmSize")
+    if not size:  # pragma: no cover - not Linux: the supervisor's watch still holds
+        return
     try:
-        with open("/proc/self/status") as fh:
-            size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
         resource.setrlimit(resource.RLIMIT_AS, (size + extra, resource.getrlimit(resource.RLIMIT_AS)[1]))
-    except (OSError, ValueError, StopIteration):  # pragma: no cover - not Linux: the watch still holds
+    except (OSError, ValueError):  # pragma: no cover
         pass
 
 
@@ -115,11 +126,7 @@ class _Worker:
         self.conn.close()
 
     def rss(self) -> int:
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:"))
-        except (OSError, ValueError, StopIteration):
-            return 0
+        return _status_bytes(self.proc.pid, "VmRSS")
 
 
 class WorkerPool:
