@@ -98,7 +98,7 @@ def test_encrypted_pdf_needs_its_password(eng, tmp_path):
     res = CliRunner().invoke(app, ["scan", str(locked), "--format", "json"])
     assert res.exit_code == 2 and json.loads(res.stdout)[0]["error"]["code"] == "encrypted"
     res = CliRunner().invoke(app, ["scan", str(locked), "--format", "json", "--pdf-password", "s3cret"])
-    assert res.exit_code == 0 and json.loads(res.stdout)[0]["findings"][0]["label"] == "pii/email"
+    assert res.exit_code == 0 and "pii/email" in {f["label"] for f in json.loads(res.stdout)[0]["findings"]}
 
 
 def test_office_documents_name_their_parts(eng):

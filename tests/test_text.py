@@ -224,7 +224,7 @@ def test_scan_text_batch_isolates_bad_items():
     results = tamis.scan_text(["fine text", "bad\x00text", "", "x" * 1_000_001, "mail a@example.com"])
     assert [r.error["code"] if r.error else r.action for r in results] == \
         ["allow", "corrupt_input", "empty_input", "too_large", "allow"]
-    assert results[4].findings[0].label == "pii/email"
+    assert "pii/email" in {f.label for f in results[4].findings}
 
 
 def test_ocr_text_goes_through_text_detectors(engine, samples):

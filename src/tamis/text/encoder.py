@@ -1,0 +1,119 @@
+"""The fine-tuned English text encoder: all-MiniLM-L6-v2 trained end to end on the text labels
+(tamis.training.text_finetune), exported to ONNX and quantized to int8.
+
+It reads the normalised text (spaced-out and leetspeak spellings as the words they hide), at
+most MAX_TOKENS word pieces, and gives one calibrated probability per label. The ONNX file,
+its card (labels, calibration, SHA-256) and the tokenizer ship inside tamis; onnxruntime and
+tokenizers run them, torch is not needed.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from tamis.detectors.models import ModelFile
+
+_CARD = json.loads(resources.files("tamis.detectors").joinpath("text_model/text_encoder.json").read_text())
+ENCODER = ModelFile(
+    name="text_encoder", distribution="tamis", module="tamis.detectors", relpath="text_model/text_encoder.onnx",
+    sha256=_CARD["sha256"], licence_code="Apache-2.0",
+    licence_weights="Apache-2.0 (fine-tuned by tamis from all-MiniLM-L6-v2, Apache-2.0; data licences in "
+                    "docs/model-cards/text.md)",
+    detects="English text labels (fine-tuned sentence encoder, int8)")
+TOKENIZER = ModelFile(
+    name="text_encoder_tokenizer", distribution="tamis", module="tamis.detectors",
+    relpath="text_model/tokenizer.json", sha256=_CARD["tokenizer_sha256"], licence_code="Apache-2.0",
+    licence_weights="Apache-2.0 (BERT uncased WordPiece vocabulary, as shipped with all-MiniLM-L6-v2)",
+    detects="word pieces for the English text encoder")
+MAX_TOKENS = int(_CARD["max_tokens"])
+VERSION = f"minilm-{_CARD['trained']}"
+#: Texts per forward pass, sorted by length so that little is spent on padding.
+BATCH = 32
+
+
+class EnglishEncoder:
+    """Calibrated probabilities for :attr:`labels` from the fine-tuned encoder. ``session``: an
+    onnxruntime session of :data:`ENCODER` (the caller verified the file and owns the threads);
+    used by one thread at a time (the text detector's lock)."""
+
+    @staticmethod
+    def card_labels() -> tuple[str, ...]:
+        """The labels the packaged encoder scores."""
+        return tuple(_CARD["labels"])
+
+    def __init__(self, sessions: list, card: dict | None = None, tokenizer: Path | None = None) -> None:
+        """``sessions``: one or more onnxruntime sessions of the model, each best with one
+        intra-op thread: texts are spread over them, one thread each (small batches spend more
+        on a thread pool's synchronisation than on arithmetic). ``card`` and ``tokenizer``:
+        those of an encoder trained in the data folder (the packaged ones by default)."""
+        from tokenizers import Tokenizer
+
+        card = card or _CARD
+        self.labels: tuple[str, ...] = tuple(card["labels"])
+        self.version = f"minilm-{card['trained']}"
+        self._sessions = list(sessions)
+        self._pool = None
+        self._tok = Tokenizer.from_file(str(tokenizer or TOKENIZER.verify()))
+        self._tok.no_padding()  # the file pads every text to 128 pieces; batches pad to their longest
+        self._tok.enable_truncation(int(card["max_tokens"]))
+        calib = np.array(card["calibration"], np.float32)
+        self._a, self._b = calib[:, 0], calib[:, 1]
+
+    def logits(self, normalized: list[str], groups: list[int] | None = None) -> np.ndarray:
+        """Raw logits (texts, labels) of texts already normalised.
+
+        int8 inference quantizes each batch's activations with one scale, so a text's score
+        would depend on the texts batched with it. ``groups`` (one id per text, the texts of one
+        group adjacent) keeps batches within a group: the windows of one document are read
+        together, never with another document's, so a document scores the same alone or in a
+        batch. Without ``groups``, every text is its own group."""
+        out = np.zeros((len(normalized), len(self.labels)), np.float32)
+        if not normalized:
+            return out
+        encs = self._tok.encode_batch(normalized)
+        groups = list(range(len(normalized))) if groups is None else groups
+        spans, first = [], 0
+        while first < len(encs):
+            last = first
+            while last < len(encs) and groups[last] == groups[first]:
+                last += 1
+            spans.append(range(first, last))
+            first = last
+        if len(self._sessions) == 1 or len(spans) == 1:
+            for rows in spans:
+                self._run(self._sessions[0], encs, rows, out)
+            return out
+        # Each session takes every n-th group; onnxruntime releases the GIL while it runs.
+        n = len(self._sessions)
+        list(self._executor().map(lambda k: [self._run(self._sessions[k], encs, rows, out) for rows in spans[k::n]],
+                                  range(n)))
+        return out
+
+    def _executor(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(len(self._sessions), thread_name_prefix="tamis-encoder")
+        return self._pool
+
+    def _run(self, session, encs, rows: range, out: np.ndarray) -> None:
+        """Logits of ``encs[rows]`` into ``out``, in batches of similar length."""
+        order = sorted(rows, key=lambda i: (len(encs[i].ids), i))
+        for first in range(0, len(order), BATCH):
+            batch = order[first:first + BATCH]
+            width = max(len(encs[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), np.int64)
+            att = np.zeros_like(ids)
+            for k, i in enumerate(batch):
+                n = len(encs[i].ids)
+                ids[k, :n] = encs[i].ids
+                att[k, :n] = 1
+            out[batch] = session.run(None, {"input_ids": ids, "attention_mask": att})[0]
+
+    def probabilities(self, normalized: list[str], groups: list[int] | None = None) -> np.ndarray:
+        z = self.logits(normalized, groups) * self._a + self._b
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
