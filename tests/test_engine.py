@@ -20,7 +20,7 @@ class Exploding(Detector):
     def analyze_one(self, content):
         if tuple(content.frames[0].rgb[0, 0]) == (255, 0, 0):
             raise RuntimeError("boom")
-        return Output(findings=[Finding("spam", 0.7, self.name, self.version)])
+        return Output(findings=[Finding("spam", 0.5, self.name, self.version)])
 
 
 class Liar(Detector):

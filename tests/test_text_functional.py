@@ -17,11 +17,11 @@ pytestmark = pytest.mark.skipif(not Path("/usr/share/common-licenses").is_dir(),
                                 reason="the ordinary documents are read from a Debian machine's files")
 
 #: Floors, a few points under what the shipped models measure (FUNCTIONAL.md).
-MIN_FLAGGED = 0.75  # harmful cases sent to review or blocked
-MAX_FALSE_ALARMS = 0.15  # harmless look-alikes flagged
-MIN_FUNCTIONALITY = 0.25  # the worst functionality's pass rate
-MIN_THREATS_PER_LANGUAGE = 0.75  # direct threats flagged, in every language
-MAX_DOCUMENTS_FLAGGED = 12  # of the 50 machine documents (the goal is none)
+MIN_FLAGGED = 0.76  # harmful cases sent to review or blocked (measured 0.79)
+MAX_FALSE_ALARMS = 0.13  # harmless look-alikes flagged (measured 0.11; the goal is 0.05)
+MIN_FUNCTIONALITY = 0.35  # the worst functionality's pass rate (measured 0.42)
+MIN_THREATS_PER_LANGUAGE = 0.75  # direct threats flagged, in every language (measured 0.79-1.00)
+MAX_DOCUMENTS_FLAGGED = 0  # of the 50 machine documents (measured 0)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_direct_threats_are_flagged_in_every_language(results):
     assert not low
 
 
-def test_ordinary_documents_are_rarely_flagged(results):
+def test_ordinary_documents_are_never_flagged(results):
     _, res = results
     flagged = [(r["name"], r["action"], r["top"]) for r in res["documents"] if not r["ok"]]
     assert len(res["documents"]) >= 45 and len(flagged) <= MAX_DOCUMENTS_FLAGGED, flagged

@@ -34,9 +34,16 @@ BLOCK_MARGIN, BLOCK_FLOOR = 0.2, 0.6
 SHARED_WITH_IMAGES = {"sexual", "sexual/explicit", "sexual/suggestive"}
 
 
+#: No text label goes to review below this score: under it the calibrated model says the text is
+#: more likely harmless than not, and a queue filled with such texts costs reviewers more than
+#: the few it adds are worth (recall at each threshold is in THRESHOLDS.md).
+REVIEW_MIN = 0.4
+
+
 def threshold_for(neg: np.ndarray, rate: float) -> float:
-    """The lowest threshold (on a 0.05 grid, at least 0.3) with at most ``rate`` of ``neg`` at or above it."""
-    for t in np.arange(0.30, 0.991, 0.05):
+    """The lowest threshold (on a 0.05 grid, at least REVIEW_MIN) with at most ``rate`` of ``neg``
+    at or above it."""
+    for t in np.arange(REVIEW_MIN, 0.991, 0.05):
         if (neg >= t).mean() <= rate:
             return round(float(t), 2)
     return 0.99
@@ -46,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "text")
     parser.add_argument("--write", action="store_true", help="write eval/text/THRESHOLDS.md")
+    parser.add_argument("--apply", action="store_true", help="write the thresholds into the default policy")
     args = parser.parse_args()
     from tamis.content.text import TextContent
     from tamis.detectors.text_classifier import TextClassifier
@@ -93,6 +101,30 @@ def main() -> None:
     print(json.dumps(rows, indent=1))
     if args.write:
         write(rows, len(examples))
+    if args.apply:
+        apply(rows)
+
+
+#: Labels never blocked by default, whatever the scores: swearing, and self-harm, which should
+#: reach people who can help rather than vanish.
+NEVER_BLOCK = {"profanity", "self_harm", "self_harm/intent"}
+
+
+def apply(rows: list[dict]) -> None:
+    """Write the chosen thresholds into src/tamis/policy/default.yaml (its text labels' lines)."""
+    import re
+
+    path = REPO / "src" / "tamis" / "policy" / "default.yaml"
+    text = path.read_text(encoding="utf-8")
+    for r in rows:
+        if r["label"] in SHARED_WITH_IMAGES:
+            continue
+        block = "never" if r["label"] in NEVER_BLOCK else f"{r['block']:.2f}"
+        line = re.compile(rf"^(  {re.escape(r['label'])}:\s+)\{{[^}}]*\}}", re.M)
+        rule = f"{{review: {r['review']:.2f}, block: {block}}}"
+        text, n = line.subn(lambda m, rule=rule: m.group(1) + rule, text)
+        assert n == 1, r["label"]
+    path.write_text(text, encoding="utf-8")
 
 
 def write(rows: list[dict], n: int) -> None:
@@ -109,7 +141,7 @@ def write(rows: list[dict], n: int) -> None:
         "texts (the public sets' held-out share, at most 1,500 per source, and the hand-written validation "
         "sets; SimpleSafetyTests and the functional suites are kept for testing, eval/text/FUNCTIONAL.md).",
         "",
-        f"For each label, **review** is the lowest threshold (0.05 steps, at least 0.3) at which at most "
+        f"For each label, **review** is the lowest threshold (0.05 steps, at least {REVIEW_MIN:g}) at which at most "
         f"{REVIEW_FALSE:.0%} of the harmless texts (no label at all) that speak to the label reach it, and "
         f"**block** the lowest with at most {BLOCK_FALSE:.1%}, and at least {BLOCK_MARGIN:g} above review and "
         f"{BLOCK_FLOOR:g}. Harmless means ordinary traffic: SMS, the hand-written validation sets, ordinary "

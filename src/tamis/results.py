@@ -427,6 +427,9 @@ class PartRecord:
     findings: int = 0
     faces: int = 0
     error: dict | None = None
+    #: The findings counted in ``findings``, while the scan that made them runs (so that a
+    #: per-call label filter can count again what it kept); not serialised.
+    found: list = field(default_factory=list, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return _drop_none({"part": self.part, "kind": self.kind, "media_type": self.media_type, "page": self.page,

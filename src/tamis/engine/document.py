@@ -167,7 +167,9 @@ class _Scanner:
             else:
                 inner = f.location.part
                 where = f"{label} > {inner}" if inner and inner != label else label
-            self.result.findings.append(_located(f, where, part.page))
+            located = _located(f, where, part.page)
+            self.result.findings.append(located)
+            record.found.append(located)
             record.findings += 1
         record.faces = len(r.faces)
         self.result.keep_highest(r.label_scores)

@@ -430,6 +430,11 @@ class Engine:
 
         r.findings = [f for f in r.findings if keep(f.label)]
         r.label_scores = {k: v for k, v in r.label_scores.items() if keep(k)}
+        if r.document is not None:  # each part's count is of the findings kept
+            kept = {id(f) for f in r.findings}
+            for part in r.document.parts:
+                if part.found:
+                    part.findings = sum(id(f) in kept for f in part.found)
         if r.video is not None:
             for fr in r.video.frames:
                 fr.scores = {k: v for k, v in fr.scores.items() if keep(k)}
@@ -542,8 +547,9 @@ class Engine:
         if not pieces:
             return None
         regions, pos = [], 0
-        for text, box, frame, part in pieces:
-            regions.append(Region(pos, pos + len(text), box, frame, part))
+        times = getattr(content, "frame_times", None) or {}
+        for text, box, frame, part in pieces:  # an animation's frame brings its time
+            regions.append(Region(pos, pos + len(text), box, frame, part, times.get(frame)))
             pos += len(text) + 1
         text = "\n".join(p[0] for p in pieces)
         return TextContent(kind="text", name=f"{content.name}#text", media_type="text/plain",
