@@ -24,9 +24,11 @@ def examples():
 
 @needs_shared
 def test_every_public_reader_yields_rows_with_valid_labels():
+    read = 0
     for reader, path in text_sources.public_sources(SHARED):
         if not path.exists():
             continue
+        read += 1
         rows = list(reader(path, 0.2))
         assert len(rows) >= 80, reader.__name__
         for e in rows[:2000]:
@@ -34,6 +36,7 @@ def test_every_public_reader_yields_rows_with_valid_labels():
             assert e.labels <= e.covers | {lab.split("/")[0] for lab in e.labels}, (reader.__name__, e)
         if reader.__name__ not in ("simplesafetytests", "machine_documents"):  # all harmful / all harmless
             assert any(e.labels for e in rows) and any(not e.labels for e in rows), reader.__name__
+    assert read >= 9  # every public set of ../shared/data/text
 
 
 @needs_shared
@@ -61,7 +64,7 @@ def test_threats_a_minority_of_raters_saw_are_neither_positive_nor_negative():
 @needs_shared
 def test_child_safety_prompts_are_the_only_minors_positives(examples):
     sources = {e.source for e in examples if "sexual/minors" in e.labels}
-    assert sources <= {"ailuminate_en", "ailuminate_fr", "simplesafetytests"}
+    assert sources and sources <= {"ailuminate_en", "ailuminate_fr", "simplesafetytests"}
     assert all(e.split == "validation" for e in examples if e.source == "simplesafetytests")
 
 
@@ -93,3 +96,11 @@ def test_functional_cases_are_never_training_data():
     assert len(cases) > 1000
     assert not set(own) & {c["text"] for c in cases}
     assert not [c["text"] for c in cases if _runs(c["text"]) & runs]
+
+
+@pytest.mark.skipif(not Path("/usr/share/doc").is_dir(), reason="no Debian package documents here")
+def test_no_window_of_a_test_document_is_trained_on():
+    root = Path("/usr/share/doc")
+    test_windows = text_sources.test_document_windows(root)
+    rows = {e.text for e in text_sources.machine_documents(root, 0.2) if e.split == "train"}
+    assert len(test_windows) > 500 and len(rows) > 1000 and not rows & test_windows

@@ -33,7 +33,8 @@ def read(entry: dict) -> str | None:
         if entry["kind"] == "man":
             text = man(entry["page"])
         elif path.suffix == ".gz":
-            text = gzip.open(path, "rt", errors="replace").read()
+            with gzip.open(path, "rt", errors="replace") as fh:
+                text = fh.read()
         else:
             text = path.read_text(errors="replace")
     except (OSError, EOFError):

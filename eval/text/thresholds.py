@@ -84,6 +84,8 @@ def main() -> None:
             continue
         review, block = threshold_for(harmless, REVIEW_FALSE), threshold_for(harmless, BLOCK_FALSE)
         block = round(min(max(block, review + BLOCK_MARGIN, BLOCK_FLOOR), 0.99), 2)
+        if label in NEVER_BLOCK:
+            block = float("inf")
         if label in SHARED_WITH_IMAGES:
             review, block = rule.review, rule.block
 
@@ -119,7 +121,7 @@ def apply(rows: list[dict]) -> None:
     for r in rows:
         if r["label"] in SHARED_WITH_IMAGES:
             continue
-        block = "never" if r["label"] in NEVER_BLOCK else f"{r['block']:.2f}"
+        block = "never" if r["block"] == float("inf") else f"{r['block']:.2f}"
         line = re.compile(rf"^(  {re.escape(r['label'])}:\s+)\{{[^}}]*\}}", re.M)
         rule = f"{{review: {r['review']:.2f}, block: {block}}}"
         text, n = line.subn(lambda m, rule=rule: m.group(1) + rule, text)

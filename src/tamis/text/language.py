@@ -42,7 +42,8 @@ def _router():
 
 
 #: A Latin-script text of at most SHORT_WORDS words is too short for language identification
-#: to be trusted ("you are dead" reads as Portuguese): both models read it, at least half each.
+#: to be trusted ("you are dead" reads as Portuguese): the English model gets at least half
+#: its score (all of it when the text is surely English).
 SHORT_WORDS = 4
 
 

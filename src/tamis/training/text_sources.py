@@ -259,6 +259,35 @@ TEST_DOCUMENT_PACKAGES = frozenset({
 WINDOWS_PER_DOCUMENT, DOCUMENT_CHARS = 6, 6000
 
 
+def _read_doc(path: Path, limit: int = 40_000) -> str | None:
+    import gzip
+
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", errors="replace") as fh:
+                return fh.read(limit)
+        return path.read_text(errors="replace")[:limit]
+    except (OSError, EOFError, UnicodeError):
+        return None
+
+
+def test_document_windows(root: Path) -> set[str]:
+    """Every window of the test documents' files (the licences in common-licenses, and the
+    test packages' changelogs and copyright files): boilerplate shared with other packages'
+    files (a licence quoted whole in a copyright file) must not be trained on either."""
+    from tamis.detectors.text_classifier import windows
+
+    paths = sorted((root.parent / "common-licenses").glob("*")) if (root.parent / "common-licenses").is_dir() else []
+    for pkg in TEST_DOCUMENT_PACKAGES:
+        paths += [root / pkg / "changelog.Debian.gz", root / pkg / "copyright"]
+    out: set[str] = set()
+    for path in paths:
+        text = _read_doc(path) if path.is_file() else None
+        if text:
+            out.update(text[w.start:w.end].strip() for w in windows(text[:DOCUMENT_CHARS]))
+    return out
+
+
 def machine_documents(root: Path, share: float) -> Iterator[Example]:
     """Ordinary documents from this machine's packages (Debian changelogs, and copyright files,
     which carry licence texts): harmless for every label. Long technical and legal text is what
@@ -268,15 +297,15 @@ def machine_documents(root: Path, share: float) -> Iterator[Example]:
     training row is one window of a document as the classifier reads it (a sentence or a
     line group, tamis.detectors.text_classifier.windows), a few per document; a validation row
     is a whole document (its first DOCUMENT_CHARS characters), since what must not be flagged
-    is the document. Duplicates (the same licence in many copyright files) are read once. The
-    files are read where they are, never copied into tamis."""
-    import gzip
+    is the document. Duplicates (the same licence in many copyright files) are read once, and
+    no window of a test document is used. The files are read where they are, never copied into
+    tamis."""
     import random
 
     from tamis.detectors.text_classifier import windows
 
     rng = random.Random(20261201)
-    seen: set[str] = set()
+    seen: set[str] = test_document_windows(root)  # never train on a window of a test document
     for pkg in sorted(p.name for p in root.iterdir() if p.is_dir()):
         if pkg in TEST_DOCUMENT_PACKAGES:
             continue
@@ -285,10 +314,8 @@ def machine_documents(root: Path, share: float) -> Iterator[Example]:
             path = root / pkg / name
             if not path.is_file() or path.is_symlink():
                 continue
-            try:
-                text = gzip.open(path, "rt", errors="replace").read(40_000) if name.endswith(".gz") else \
-                    path.read_text(errors="replace")[:40_000]
-            except (OSError, EOFError, UnicodeError):
+            text = _read_doc(path)
+            if text is None:
                 continue
             if split == "validation":
                 doc = text[:DOCUMENT_CHARS].strip()
