@@ -193,12 +193,19 @@ class Mutator:
             buf[i] ^= 1 << self.rng.randrange(8)
         return buf
 
+    def _field(self, buf) -> tuple[int, int] | None:
+        """(offset, width) of a 1-, 2- or 4-byte field inside ``buf``, or None when it is shorter."""
+        width = self.rng.choice((1, 2, 4))
+        if len(buf) < width:
+            return None
+        return min(self._pos(buf), len(buf) - width), width
+
     def _interesting(self, buf):
         rng = self.rng
-        width = rng.choice((1, 2, 4))
-        if len(buf) < width:
+        field = self._field(buf)
+        if field is None:
             return buf
-        i = min(self._pos(buf), len(buf) - width)
+        i, width = field
         if width == 1:
             buf[i] = rng.choice(INTERESTING_8)
         else:
@@ -208,10 +215,10 @@ class Mutator:
 
     def _arith(self, buf):
         rng = self.rng
-        width = rng.choice((1, 2, 4))
-        if len(buf) < width:
+        field = self._field(buf)
+        if field is None:
             return buf
-        i = min(self._pos(buf), len(buf) - width)
+        i, width = field
         order = rng.choice(("little", "big"))
         value = int.from_bytes(buf[i:i + width], order)
         value = (value + rng.choice((-1, 1)) * rng.randint(1, 35)) % (1 << (8 * width))

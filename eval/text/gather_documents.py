@@ -9,7 +9,6 @@ training and validation data (tamis.training.text_sources.TEST_DOCUMENT_PACKAGES
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import subprocess
@@ -28,17 +27,9 @@ MANPAGES = ["kill", "ls", "grep", "tar", "ssh", "git", "curl", "find", "rsync", 
 
 def read(entry: dict) -> str | None:
     """The text of one listed document, or None when this machine does not have it."""
-    path = Path(entry["path"]) if entry.get("path") else None
-    try:
-        if entry["kind"] == "man":
-            text = man(entry["page"])
-        elif path.suffix == ".gz":
-            with gzip.open(path, "rt", errors="replace") as fh:
-                text = fh.read()
-        else:
-            text = path.read_text(errors="replace")
-    except (OSError, EOFError):
-        return None
+    from tamis.training.text_sources import read_document
+
+    text = man(entry["page"]) if entry["kind"] == "man" else read_document(Path(entry["path"]), LIMIT)
     return text[:LIMIT] if text else None
 
 

@@ -904,16 +904,18 @@ def train_text(
     from tamis.config import load_settings
 
     folder = to or load_settings().text_model_dir
-    models, meta = train(data, own, embedder=Embedder(), log=lambda m: err.print(m, highlight=False))
+    examples = load_all(data, own)
+    models, meta = train(data, own, embedder=Embedder(), log=lambda m: err.print(m, highlight=False),
+                         examples=examples)
     path = save(models, meta, folder, NAME)
     record = json.loads((folder / "text_heads.json").read_text())
     if encoder:
         from tamis.training import text_finetune
 
-        encoder_card = text_finetune.run(load_all(data, own), folder, log=lambda m: err.print(m, highlight=False))
+        encoder_card = text_finetune.run(examples, folder, log=lambda m: err.print(m, highlight=False))
     else:
         encoder_card = None
-    counts = Counter(f"{e.source}/{e.split}" for e in load_all(data, own))
+    counts = Counter(f"{e.source}/{e.split}" for e in examples)
     if card:
         card.parent.mkdir(parents=True, exist_ok=True)
         card.write_text(model_card(record, counts, encoder_card), encoding="utf-8")

@@ -189,43 +189,39 @@ class TextClassifier(Detector):
 
     def _local_heads(self) -> tuple[Path, dict] | None:
         """Heads trained in the data folder, checked against the SHA-256 their card records."""
-        from tamis.detectors.models import sha256_file
-
-        folder = self._local_folder()
-        if folder is None:
-            return None
-        path, card_path = folder / "text_heads.npz", folder / "text_heads.json"
-        if not path.is_file():
-            return None
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelIntegrityError(f"{card_path}: the card of the trained text heads cannot be read "
-                                      f"({exc})") from None
-        if sha256_file(path) != card.get("sha256"):
-            raise ModelIntegrityError(f"{path}: SHA-256 differs from the one {card_path.name} records; "
-                                      "train again (tamis train text) or remove the folder")
-        return path, card
+        card = self._trained_card("text_heads.npz", "text_heads.json", {"text_heads.npz": "sha256"}, "heads")
+        return None if card is None else (self._local_folder() / "text_heads.npz", card)
 
     def _local_encoder(self) -> EnglishEncoder | None:
         """The English encoder trained in the data folder (``tamis train text``), checked
         against the SHA-256 its card records; None when there is none."""
+        card = self._trained_card("text_encoder.onnx", "text_encoder.json",
+                                  {"text_encoder.onnx": "sha256", "tokenizer.json": "tokenizer_sha256"}, "encoder")
+        if card is None:
+            return None
+        folder = self._local_folder()
+        return EnglishEncoder(self._encoder_sessions(folder / "text_encoder.onnx"), card, folder / "tokenizer.json")
+
+    def _trained_card(self, model: str, card_name: str, files: dict[str, str], what: str) -> dict | None:
+        """The card of a model trained in the data folder, once every file in ``files`` (name:
+        card key of its SHA-256) matches it; None when ``model`` was not trained there."""
         from tamis.detectors.models import sha256_file
 
         folder = self._local_folder()
-        if folder is None or not (folder / "text_encoder.onnx").is_file():
+        if folder is None or not (folder / model).is_file():
             return None
-        path, card_path = folder / "text_encoder.onnx", folder / "text_encoder.json"
+        card_path = folder / card_name
         try:
             card = json.loads(card_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ModelIntegrityError(f"{card_path}: the card of the trained text encoder cannot be read "
+            raise ModelIntegrityError(f"{card_path}: the card of the trained text {what} cannot be read "
                                       f"({exc})") from None
-        for file, key in ((path, "sha256"), (folder / "tokenizer.json", "tokenizer_sha256")):
+        for name, key in files.items():
+            file = folder / name
             if not file.is_file() or sha256_file(file) != card.get(key):
                 raise ModelIntegrityError(f"{file}: missing, or its SHA-256 differs from the one {card_path.name} "
                                           "records; train again (tamis train text) or remove the folder")
-        return EnglishEncoder(self._encoder_sessions(path), card, folder / "tokenizer.json")
+        return card
 
     def _encoder_sessions(self, path: Path) -> list:
         """One single-threaded session per thread the detector may use (see EnglishEncoder)."""

@@ -105,15 +105,20 @@ class EnglishEncoder:
         order = sorted(rows, key=lambda i: (len(encs[i].ids), i))
         for first in range(0, len(order), BATCH):
             batch = order[first:first + BATCH]
-            width = max(len(encs[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), np.int64)
-            att = np.zeros_like(ids)
-            for k, i in enumerate(batch):
-                n = len(encs[i].ids)
-                ids[k, :n] = encs[i].ids
-                att[k, :n] = 1
+            ids, att = pad([encs[i] for i in batch])
             out[batch] = session.run(None, {"input_ids": ids, "attention_mask": att})[0]
 
     def probabilities(self, normalized: list[str], groups: list[int] | None = None) -> np.ndarray:
         z = self.logits(normalized, groups) * self._a + self._b
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def pad(encodings) -> tuple[np.ndarray, np.ndarray]:
+    """(input ids, attention mask) of tokenizer encodings, padded to the longest, as int64."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), np.int64)
+    att = np.zeros_like(ids)
+    for k, e in enumerate(encodings):
+        ids[k, :len(e.ids)] = e.ids
+        att[k, :len(e.ids)] = 1
+    return ids, att

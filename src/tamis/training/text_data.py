@@ -107,6 +107,11 @@ def sms_spam(path: Path, share: float) -> Iterator[Example]:
                           "sms_spam", "en", _split_of(text, share))
 
 
+def is_own(source: str) -> bool:
+    """Whether a source is one of our own sets (training/text/*.jsonl), not a public one."""
+    return source.startswith(("seed", "written", "validation"))
+
+
 def own_sets(folder: Path) -> Iterator[Example]:
     """training/text/*.jsonl: hand-written, every text label covered; split as written."""
     for path in sorted(folder.glob("*.jsonl")):

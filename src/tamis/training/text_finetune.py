@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.text.normalize import normalize
-from tamis.training.text_data import TEXT_LABELS, Example
+from tamis.training.text_data import TEXT_LABELS, Example, is_own
 
 SEED = 20261201
 MAX_TOKENS = 128
@@ -66,7 +66,7 @@ def training_rows(examples: list[Example], log=print) -> list[Example]:
     for source, items in sorted(by_source.items()):
         if source in CAP and len(items) > CAP[source]:
             items = rng.sample(items, CAP[source])
-        own = source.startswith(("seed", "written"))
+        own = is_own(source)
         rows.extend(items * (REPEAT if own else 1))
         log(f"  {source:24s} {len(items):6d}{f' x{REPEAT}' if own else ''}")
     rng.shuffle(rows)
@@ -119,14 +119,9 @@ def tokenizer():
 
 def encode(tok, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Padded (ids, attention mask) of the normalised texts, as int64."""
-    encs = tok.encode_batch([normalize(t).text for t in texts])
-    width = max(len(e.ids) for e in encs)
-    ids = np.zeros((len(encs), width), np.int64)
-    att = np.zeros_like(ids)
-    for i, e in enumerate(encs):
-        ids[i, :len(e.ids)] = e.ids
-        att[i, :len(e.ids)] = 1
-    return ids, att
+    from tamis.text.encoder import pad
+
+    return pad(tok.encode_batch([normalize(t).text for t in texts]))
 
 
 def fit(rows: list[Example], log=print, threads: int = 2):
@@ -198,19 +193,19 @@ def export(model, folder: Path, log=print) -> Path:
 
 
 def onnx_logits(path: Path, texts: list[str]) -> np.ndarray:
-    """Logits of the exported model as tamis computes them: each text in a batch of its own
-    (int8 activations are quantized per batch, tamis.text.encoder.EnglishEncoder.logits)."""
+    """Raw logits of the exported model as tamis computes them (tamis.text.encoder: each text
+    in a batch of its own, since int8 activations are quantized per batch)."""
     import onnxruntime as ort
+
+    from tamis.text.encoder import EnglishEncoder
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    tok = tokenizer()
-    out = np.zeros((len(texts), len(TEXT_LABELS)), np.float32)
-    for i, text in enumerate(texts):
-        ids, att = encode(tok, [text])
-        out[i] = sess.run(None, {"input_ids": ids, "attention_mask": att})[0][0]
-    return out
+    uncalibrated = {"labels": list(TEXT_LABELS), "trained": "-", "max_tokens": MAX_TOKENS,
+                    "calibration": [[1.0, 0.0]] * len(TEXT_LABELS)}
+    encoder = EnglishEncoder([sess], uncalibrated, encoder_folder() / "tokenizer.json")
+    return encoder.logits([normalize(t).text for t in texts])
 
 
 def calibrate(logits: np.ndarray, rows: list[Example]) -> np.ndarray:

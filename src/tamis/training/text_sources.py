@@ -259,7 +259,9 @@ TEST_DOCUMENT_PACKAGES = frozenset({
 WINDOWS_PER_DOCUMENT, DOCUMENT_CHARS = 6, 6000
 
 
-def _read_doc(path: Path, limit: int = 40_000) -> str | None:
+def read_document(path: Path, limit: int = 40_000) -> str | None:
+    """The first ``limit`` characters of a text file (gzip-compressed when it ends in .gz),
+    or None when it cannot be read."""
     import gzip
 
     try:
@@ -282,7 +284,7 @@ def test_document_windows(root: Path) -> set[str]:
         paths += [root / pkg / "changelog.Debian.gz", root / pkg / "copyright"]
     out: set[str] = set()
     for path in paths:
-        text = _read_doc(path) if path.is_file() else None
+        text = read_document(path) if path.is_file() else None
         if text:
             out.update(text[w.start:w.end].strip() for w in windows(text[:DOCUMENT_CHARS]))
     return out
@@ -314,7 +316,7 @@ def machine_documents(root: Path, share: float) -> Iterator[Example]:
             path = root / pkg / name
             if not path.is_file() or path.is_symlink():
                 continue
-            text = _read_doc(path)
+            text = read_document(path)
             if text is None:
                 continue
             if split == "validation":

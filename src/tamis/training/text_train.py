@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.text import features
-from tamis.training.text_data import TEXT_LABELS, load_all
+from tamis.training.text_data import TEXT_LABELS, is_own, load_all
 
 SEED = 20261127
 MIN_POSITIVES = 8
@@ -89,15 +89,16 @@ def cap_sources(examples: list, seed: int = SEED) -> list:
     out = []
     for (source, split), items in sorted(groups.items()):
         cap = CAP_TRAIN if split == "train" else CAP_VALIDATION
-        own = source.startswith(("seed", "written", "validation"))
-        out.extend(items if own or len(items) <= cap else rng.sample(items, cap))
+        out.extend(items if is_own(source) or len(items) <= cap else rng.sample(items, cap))
     return out
 
 
-def train(shared: Path, own: Path, embedder=None, log=print) -> tuple[list[LabelModel], dict]:
+def train(shared: Path, own: Path, embedder=None, log=print,
+          examples: list | None = None) -> tuple[list[LabelModel], dict]:
+    """``examples``: load_all(shared, own), when the caller has them already."""
     from sklearn.linear_model import LogisticRegression
 
-    examples = cap_sources(load_all(shared, own))
+    examples = cap_sources(load_all(shared, own) if examples is None else examples)
     train_ex = [e for e in examples if e.split == "train"]
     val_ex = [e for e in examples if e.split == "validation"]
     log(f"{len(train_ex)} training and {len(val_ex)} validation examples")
