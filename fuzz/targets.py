@@ -155,11 +155,11 @@ def _summary(result) -> str:
     """A coarse description of a result: what reached where (not the scores)."""
     bits = [result.kind or "?", result.media_type or "?"]
     if result.error:
-        bits.append("error:" + result.error.get("code", "?"))
+        bits.append("error:" + result.error.code)
     doc = getattr(result, "document", None)
     if doc is not None:
         bits.append(f"parts:{min(len(doc.parts), 9)}")
-        bits += sorted({"part-error:" + p.error["code"] for p in doc.parts if p.error})
+        bits += sorted({"part-error:" + p.error.code for p in doc.parts if p.error})
         bits += sorted({"part:" + (p.kind or "?") for p in doc.parts if not p.error})
     if result.frames:
         bits.append(f"frames:{min(result.frames, 9)}")
@@ -232,7 +232,7 @@ def _blocklist(data: bytes, ext: str) -> str:
                     policy=s._policy or s.engine.policy)
     results = list(engine.scan_texts(list(PROBES)))
     hits = [len(r.findings) for r in results]
-    errors = [r.error["code"] for r in results if r.error]
+    errors = [r.error.code for r in results if r.error]
     return f"hits:{[min(h, 3) for h in hits]} " + " ".join(sorted(set(errors)))
 
 

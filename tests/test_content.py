@@ -193,7 +193,7 @@ def test_batch_goes_on_after_bad_inputs(engine, samples):
     sources = [samples / "cat.jpg", b"", b"\xff\xd8\xff" + b"\x00" * 100, _bomb(), samples / "qr_payment.png"]
     results = list(engine.scan_many(sources))
     assert [r.action for r in results][1:4] == ["error", "error", "error"]
-    assert [r.error["code"] for r in results[1:4]] == ["empty_input", "corrupt_input", "decompression_bomb"]
+    assert [r.error.code for r in results[1:4]] == ["empty_input", "corrupt_input", "decompression_bomb"]
     assert results[0].ok and results[4].ok
     qr = [f for f in results[4].findings if f.label == "qr_code"]
     assert qr[0].data["payload"].startswith("https://pay.example.com/")

@@ -69,11 +69,11 @@ def test_pdf_annotations_are_bounded_and_survive_a_page_that_cannot_be_rendered(
     broken = buf.getvalue().replace(b"/MediaBox [ 0 0 595.2756 841.8898 ]", b"/MediaBox [ 0 0 100000000 0.00001 ]")
     for data in (buf.getvalue(), broken):
         r = eng.scan(data, name="notes.pdf")
-        parts = [(p.part, p.error["code"] if p.error else None) for p in r.document.parts]
+        parts = [(p.part, p.error.code if p.error else None) for p in r.document.parts]
         assert ("annotations", "too_large") in parts and ("annotations", None) in parts
         assert not any(p == "fields" for p, _ in parts)
         assert where(r, "harassment/threatening") == [(1, "annotations")]
-    assert ("page image", "corrupt_input") in [(p.part, p.error["code"] if p.error else None)
+    assert ("page image", "corrupt_input") in [(p.part, p.error.code if p.error else None)
                                                for p in eng.scan(broken, name="n.pdf").document.parts]
 
 
@@ -133,7 +133,7 @@ def test_files_and_pictures_embedded_in_office_documents_are_scanned(eng):
     parts = {p.part: p for p in r.document.parts}
     assert parts["embedded Microsoft_Excel_Worksheet.xlsx"].kind == "document"
     ole_error = parts["embedded oleObject1.bin"].error  # reported, not silently skipped
-    assert ole_error["code"] == "unsupported_format" and "legacy Office" in ole_error["message"]
+    assert ole_error.code == "unsupported_format" and "legacy Office" in ole_error.message
     assert r.error is None
 
     deck = make.with_members(make.pptx(["Agenda"]), {"ppt/embeddings/notes.docx": make.docx([make.THREAT])})
@@ -268,17 +268,17 @@ def test_zip_bomb_deep_nesting_and_too_many_members_are_refused(eng, tmp_path):
     bomb_and_text = make.zip_of({"note.txt": f"mail {make.EMAIL}".encode()})[:-22]  # cut: corrupt
     results = list(eng.scan_many([make.zip_bomb(), bomb_and_text, make.FACE]))
     assert [r.action for r in results] == ["error", "error", "allow"]
-    assert results[0].error["code"] == "archive_bomb" and results[1].error["code"] == "corrupt_input"
+    assert results[0].error.code == "archive_bomb" and results[1].error.code == "corrupt_input"
 
 
 def test_one_bad_part_does_not_stop_the_rest(eng):
     r = eng.scan(make.encrypted_member_zip(), name="mixed.zip")
     by_part = {p.part: p for p in r.document.parts}
-    assert by_part["member secret.txt"].error["code"] == "encrypted"
+    assert by_part["member secret.txt"].error.code == "encrypted"
     assert by_part["member plain.txt"].error is None and r.action == "allow"
     data = make.zip_of({"broken.pdf": b"%PDF-1.7\nnot really", "fine.txt": make.THREAT.encode()})
     r = eng.scan(data, name="mixed2.zip")
-    assert {p.part: (p.error or {}).get("code") for p in r.document.parts} == {
+    assert {p.part: (p.error.code if p.error else None) for p in r.document.parts} == {
         "member broken.pdf": "corrupt_input", "member fine.txt": None}
     assert (None, "member fine.txt") in where(r, "harassment")
 
@@ -330,13 +330,13 @@ def test_malformed_containers_never_crash_the_scan(eng, tmp_path):
     results = list(Engine(Settings(home=tmp_path, max_archive_members=20)).scan_many(
         [lzma_zip, broken_xlsx, deep_odt, slow_html, _overlapping_zip(), shared]))
     lz, xl, od, ht, overlap, nested = results
-    assert lz.document.parts[0].error["code"] == "corrupt_input"
-    assert xl.ok and xl.document.parts[0].error["code"] == "corrupt_input"  # missing workbook rels: one bad part
+    assert lz.document.parts[0].error.code == "corrupt_input"
+    assert xl.ok and xl.document.parts[0].error.code == "corrupt_input"  # missing workbook rels: one bad part
     assert od.ok and od.document.parts[0].size == len("deep words")  # 3,000 nested spans: no recursion limit
     assert ht.ok
-    assert overlap.error["code"] == "archive_bomb" and "same data" in overlap.error["message"]
+    assert overlap.error.code == "archive_bomb" and "same data" in overlap.error.message
     # 3 x 8 members inside one zip: the limit of 20 counts across the nesting.
-    assert nested.error["code"] == "archive_bomb" and "in all" in nested.error["message"]
+    assert nested.error.code == "archive_bomb" and "in all" in nested.error.message
 
 
 def test_real_world_mail_headers_and_commented_html_are_recognised():

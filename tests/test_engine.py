@@ -40,7 +40,7 @@ def test_a_failing_detector_fails_only_its_input():
     red, grey = png_bytes(colour=(255, 0, 0)), png_bytes()
     results = list(eng.scan_many([grey, red, grey]))
     assert [r.action for r in results] == ["review", "error", "review"]
-    assert results[1].error["code"] == "detector_error" and "boom" in results[1].error["message"]
+    assert results[1].error.code == "detector_error" and "boom" in results[1].error.message
 
 
 @pytest.mark.parametrize("label,box,words", [
@@ -50,7 +50,7 @@ def test_a_failing_detector_fails_only_its_input():
 def test_contract_violations_are_caught(label, box, words):
     eng = Engine(Settings(), detectors=[Liar(label, box)])
     (r,) = eng.scan_many([png_bytes()])
-    assert r.error["code"] == "detector_contract" and words in r.error["message"]
+    assert r.error.code == "detector_contract" and words in r.error.message
 
 
 def test_shared_work_is_computed_once(engine, samples):

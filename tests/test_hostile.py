@@ -57,21 +57,21 @@ FAULTS = [
 @pytest.mark.parametrize("maker,code", FAULTS)
 def test_malformed_file_is_a_clean_error_and_the_batch_goes_on(eng, maker, code):
     r = scan_between_good(eng, getattr(hostile, maker)())
-    assert r.error is not None and r.error["code"] == code, r.error
-    assert "Errno" not in r.error["message"] and "Traceback" not in r.error["message"]
+    assert r.error is not None and r.error.code == code, r.error
+    assert "Errno" not in r.error.message and "Traceback" not in r.error.message
 
 
 @pytest.mark.parametrize("package", ["odt", "pptx", "docx"])
 def test_office_file_with_impossible_zip_version(eng, package):
     data = {"odt": lambda: odt(["hello"]), "pptx": lambda: pptx(["hello"]), "docx": lambda: docx(["hello"])}[package]()
     r = scan_between_good(eng, hostile.zip_version_needed_14_8(data))
-    assert r.error is not None and r.error["code"] in ("unsupported_format", "corrupt_input"), r.error
+    assert r.error is not None and r.error.code in ("unsupported_format", "corrupt_input"), r.error
 
 
 def test_a_library_error_keeps_its_words_in_detail(eng):
     r = scan_between_good(eng, hostile.tiff_ifd_claims_127_entries())
-    assert r.error["message"].endswith("malformed image/tiff; it could not be read")
-    assert "Missing dimensions" in r.error["detail"]
+    assert r.error.message.endswith("malformed image/tiff; it could not be read")
+    assert "Missing dimensions" in r.error.detail
 
 
 def test_video_frames_larger_than_the_header_said_are_refused():
@@ -80,13 +80,13 @@ def test_video_frames_larger_than_the_header_said_are_refused():
 
     eng = Engine(Settings(home=Path("/nonexistent"), detectors=("hashes",), max_pixels=4_000_000))
     r = scan_between_good(eng, hostile.mkv_frames_grow())
-    assert r.error["code"] == "decompression_bomb" and "the header said 64x48" in r.error["message"]
+    assert r.error.code == "decompression_bomb" and "the header said 64x48" in r.error.message
 
 
 @pytest.mark.timeout(120)
 def test_pdf_whose_page_inflates_to_gigabytes_is_refused_before_it_is_inflated(eng):
     r = scan_between_good(eng, hostile.pdf_flate_bomb(300 << 20))
-    assert r.error["code"] == "archive_bomb" and "PDF stream" in r.error["message"]
+    assert r.error.code == "archive_bomb" and "PDF stream" in r.error.message
 
 
 @pytest.mark.timeout(120)
@@ -135,7 +135,7 @@ def test_the_same_fault_gets_the_same_code(eng):
     text file or in a subtitle; a V7 tar (no magic) is a tar, and a broken one corrupt."""
     latin1 = "Café au lait, s'il vous plaît: très bien, à bientôt".encode("latin-1")
     later = b"A perfectly ordinary line of text, then a bad byte: \xff and more."
-    codes = {scan_between_good(eng, d).error["code"] for d in (latin1, later)}
+    codes = {scan_between_good(eng, d).error.code for d in (latin1, later)}
     assert codes == {"corrupt_input"}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
@@ -147,7 +147,7 @@ def test_the_same_fault_gets_the_same_code(eng):
     v7[148:156] = b" " * 8
     v7[148:156] = b"%06o\0 " % sum(v7[:512])
     r = scan_between_good(eng, bytes(v7))
-    assert r.error is not None and r.error["code"] == "corrupt_input", r.error
+    assert r.error is not None and r.error.code == "corrupt_input", r.error
 
 
 def test_lone_surrogates_in_text_are_replaced_not_fatal():
@@ -211,17 +211,17 @@ def test_worker_that_crashes_or_hangs_costs_only_its_input(tmp_path):
 
     texts = ["first", "CRASH now", "third", "SLEEP now", "ALLOC now", "last"]
     results = list(scan_texts_parallel(texts, 2, **_misbehaving_options(tmp_path)))
-    codes = [r.error["code"] if r.error else "ok" for r in results]
+    codes = [r.error.code if r.error else "ok" for r in results]
     assert codes[:4] == ["ok", "worker_died", "ok", "timeout"], codes
     assert codes[4] in ("too_large", "detector_error") and codes[5] == "ok", codes
-    assert "SIGSEGV" in results[1].error["message"]
+    assert "SIGSEGV" in results[1].error.message
 
     files = []
     for i, t in enumerate(["a calm note", "CRASH", "another note"]):
         files.append(tmp_path / f"{i}.txt")
         files[-1].write_text(t)
     results = list(scan_parallel(files, 1, **_misbehaving_options(tmp_path)))
-    assert [r.error["code"] if r.error else "ok" for r in results] == ["ok", "worker_died", "ok"]
+    assert [r.error.code if r.error else "ok" for r in results] == ["ok", "worker_died", "ok"]
     assert [Path(r.source).name for r in results] == ["0.txt", "1.txt", "2.txt"]
 
 

@@ -4,11 +4,13 @@ an equal result, for every kind of input (a job store and a review queue read th
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from documents import docx, eml, text_pdf
 
 from conftest import ROOT
+from tamis.errors import CorruptInputError
 from tamis.results import SCHEMA_VERSION, ScanResult
 
 SAMPLES = ROOT / "samples"
@@ -44,7 +46,9 @@ def test_every_kind_round_trips_through_json(engine, name, source):
     assert back == result
     assert back.to_dict() == data  # and writes the same again
     if name == "error":
-        assert back.error["code"] == "corrupt_input"
+        assert back.error.code == "corrupt_input"
+        with pytest.raises(CorruptInputError, match=re.escape(back.error.message[:20])):
+            back.raise_error()  # typed: raised again as the error it was
     if name == "video":
         assert back.video.segments and back.video.frames
     if name == "face and attributes":

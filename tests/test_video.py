@@ -190,7 +190,7 @@ def test_hostile_and_broken_videos_get_specific_errors(video_engine, clip, tmp_p
     with pytest.raises(CorruptInputError):
         video_engine.scan(garbage)
     results = list(video_engine.scan_many([garbage, SAMPLES / CAT]))  # one bad input, the rest go on
-    assert results[0].error["code"] == "corrupt_input" and results[1].ok
+    assert results[0].error.code == "corrupt_input" and results[1].ok
     small = Engine(Settings(home=tmp_path, max_video_bytes=1000))
     with pytest.raises(TooLargeError):
         small.open(clip)

@@ -128,7 +128,7 @@ def blur_faces(source: Source, *, mode: str = "blur", name: str | None = None):
     content = eng.open(source, name)
     result = eng.analyze([content])[0]
     if result.error:
-        raise DetectorError(result.error["message"])
+        raise DetectorError(result.error.message)
     frame = content.frames[0]
     boxes = [f.box for f in result.faces if f.frame in (None, frame.index)]
     return Image.fromarray(redact_faces(frame.rgb, boxes, mode))
@@ -158,7 +158,7 @@ def blur_video(source: str | os.PathLike, target: str | os.PathLike, *, mode: st
                              width=rgb.shape[1], height=rgb.shape[0], frames=[Frame(0, rgb)], derived=True)
         result = eng.analyze([frame])[0]
         if result.error:
-            raise DetectorError(result.error["message"])
+            raise DetectorError(result.error.message)
         boxes = [f.box for f in result.faces]
         counts["faces"] += len(boxes)
         out = redact_faces(rgb, boxes + previous, mode)

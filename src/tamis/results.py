@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tamis.errors import DetectorContractError
+from tamis.errors import DetectorContractError, TamisError, error_class
 from tamis.taxonomy import FACE_ATTRIBUTES, LABELS, refuse_if_prohibited
 
 #: Version of the shape of :meth:`ScanResult.to_dict`; :meth:`ScanResult.from_dict` reads
@@ -280,6 +280,34 @@ class Hashes:
                    tuple((f["frame"], f["pdq"], f["quality"]) for f in d.get("frames", [])), d.get("text"))
 
 
+@dataclass(frozen=True)
+class ScanError:
+    """Why an input (or one part of it) could not be scanned: the ``code`` of a
+    :class:`~tamis.errors.TamisError`, a message for people and, in ``detail``, what a
+    library said (for the log and bug reports)."""
+
+    code: str
+    message: str
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, exc: TamisError) -> ScanError:
+        return cls(exc.code, exc.message, exc.detail or None)
+
+    def exception(self) -> TamisError:
+        """The :class:`~tamis.errors.TamisError` this describes, to raise again."""
+        exc = error_class(self.code)(self.message)
+        exc.detail = self.detail
+        return exc
+
+    def to_dict(self) -> dict:
+        return _drop_none({"code": self.code, "message": self.message, "detail": self.detail})
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> ScanError | None:
+        return cls(d["code"], d["message"], d.get("detail")) if d else None
+
+
 class Action(StrEnum):
     ALLOW = "allow"
     REVIEW = "review"
@@ -426,7 +454,7 @@ class PartRecord:
     size: int | None = None  # bytes, or characters for a text part
     findings: int = 0
     faces: int = 0
-    error: dict | None = None
+    error: ScanError | None = None
     #: The findings counted in ``findings``, while the scan that made them runs (so that a
     #: per-call label filter can count again what it kept); not serialised.
     found: list = field(default_factory=list, compare=False, repr=False)
@@ -434,12 +462,12 @@ class PartRecord:
     def to_dict(self) -> dict:
         return _drop_none({"part": self.part, "kind": self.kind, "media_type": self.media_type, "page": self.page,
                            "size": self.size, "findings": self.findings, "faces": self.faces or None,
-                           "error": self.error})
+                           "error": self.error.to_dict() if self.error else None})
 
     @classmethod
     def from_dict(cls, d: dict) -> PartRecord:
         return cls(d["part"], d.get("kind"), d.get("media_type"), d.get("page"), d.get("size"),
-                   d.get("findings", 0), d.get("faces", 0), d.get("error"))
+                   d.get("findings", 0), d.get("faces", 0), ScanError.from_dict(d.get("error")))
 
 
 @dataclass
@@ -479,9 +507,8 @@ class ScanResult:
     decision: Decision | None = None
     #: Time each step took in this run (a measurement, not a finding: not compared).
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
-    #: ``{"code", "message"}`` (and ``detail``: what a library said), the code of a
-    #: :class:`~tamis.errors.TamisError`; :meth:`raise_error` raises it again.
-    error: dict | None = None
+    #: Why the input could not be scanned; :meth:`raise_error` raises it again.
+    error: ScanError | None = None
     notes: list[str] = field(default_factory=list)
     #: A score for every label a classifier rated, notable or not (e.g. every text label).
     label_scores: dict[str, float] = field(default_factory=dict)
@@ -525,11 +552,7 @@ class ScanResult:
     def raise_error(self) -> None:
         """Raise the :class:`~tamis.errors.TamisError` this result holds, if any."""
         if self.error is not None:
-            from tamis.errors import error_class
-
-            exc = error_class(self.error["code"])(self.error["message"])
-            exc.detail = self.error.get("detail")
-            raise exc
+            raise self.error.exception()
 
     @classmethod
     def from_dict(cls, d: dict) -> ScanResult:
@@ -547,7 +570,8 @@ class ScanResult:
             hashes=Hashes.from_dict(d["hashes"]) if "hashes" in d else None,
             text=ExtractedText.from_dict(text) if text else None,
             decision=Decision.from_dict(d["decision"]) if "decision" in d else None,
-            timings_ms=dict(d.get("timings_ms", {})), error=d.get("error"), notes=list(d.get("notes", [])),
+            timings_ms=dict(d.get("timings_ms", {})), error=ScanError.from_dict(d.get("error")),
+            notes=list(d.get("notes", [])),
             label_scores=dict(d.get("label_scores", {})), language=d.get("language"),
             masked_text=d.get("masked_text"),
             video=VideoSummary.from_dict(d["video"]) if "video" in d else None,
@@ -576,6 +600,6 @@ class ScanResult:
             "video": self.video.to_dict() if self.video else None,
             "document": self.document.to_dict() if self.document else None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-            "error": self.error,
+            "error": self.error.to_dict() if self.error else None,
             "notes": self.notes,
         }, keep=("findings",))  # always there, [] when none: one schema for every output

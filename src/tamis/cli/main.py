@@ -422,7 +422,7 @@ def _jsonl_line(ident, result, value) -> dict:
     if result is None:
         return {"id": ident, "error": value.to_dict(), "findings": []}
     if result.error:
-        return {"id": ident, "error": result.error, "findings": [f.to_dict() for f in result.findings]}
+        return {"id": ident, "error": result.error.to_dict(), "findings": [f.to_dict() for f in result.findings]}
     line = {"id": ident, "scores": {k: round(v, 4) for k, v in result.scores().items()},
             "decision": result.action, "findings": [f.to_dict() for f in result.findings]}
     if result.language:
@@ -479,7 +479,7 @@ def _print_table(results, sink, view: _View = _View()) -> None:
     for r in results:
         if r.error:
             table.add_row(escape(r.source), "[magenta]error[/magenta]",
-                          escape(f"[{r.error['code']}] {r.error['message']}"), "", "")
+                          escape(f"[{r.error.code}] {r.error.message}"), "", "")
             continue
         lines = list(dict.fromkeys(line.text for line in r.text.lines)) if r.text else []  # a video repeats them
         if r.kind == "image":
@@ -516,7 +516,7 @@ def _print_parts(r, console) -> None:
     console.print(escape(f"{r.source}: {d.format}{pages}, {n} part{'s' if n != 1 else ''}, "
                          f"{len(failed)} not scanned"), highlight=False)
     for p in failed:
-        console.print(escape(f"  {p.part}: [{p.error['code']}] {p.error['message']}"), highlight=False)
+        console.print(escape(f"  {p.part}: [{p.error.code}] {p.error.message}"), highlight=False)
     for note in r.notes:
         console.print(escape(f"  note: {note}"), highlight=False)
 

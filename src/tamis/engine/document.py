@@ -19,7 +19,7 @@ from tamis.content.text import Region, TextContent
 from tamis.detectors.hashes import content_hashes
 from tamis.engine.merge import Analyzer, describe, placed
 from tamis.errors import ArchiveBombError, CorruptInputError, InputError, TooDeepError
-from tamis.results import Finding, PartRecord, ScanResult
+from tamis.results import Finding, PartRecord, ScanError, ScanResult
 
 log = logging.getLogger("tamis")
 
@@ -52,10 +52,9 @@ def analyze_document(engine: Analyzer, content: DocumentContent) -> ScanResult:
     result.findings.extend(engine.known_file(result.hashes))
     result.notes = list(dict.fromkeys(result.notes))
     result.decision = engine.policy.decide(result.findings)
-    hostile = next((p for p in result.document.parts if p.error and p.error["code"] in HOSTILE), None)
+    hostile = next((p for p in result.document.parts if p.error and p.error.code in HOSTILE), None)
     if hostile is not None:  # refused, whatever the other parts held (which stay in the result)
-        result.error = {"code": hostile.error["code"],
-                        "message": f"{hostile.error['message']} (the other parts were scanned)"}
+        result.error = ScanError(hostile.error.code, f"{hostile.error.message} (the other parts were scanned)")
     return result
 
 
@@ -85,7 +84,7 @@ class _Scanner:
             if depth == 0 and not seen:
                 raise exc from None
             self._record(PartRecord(prefix.rstrip(" >") or content.name, kind=content.kind,
-                                    media_type=content.media_type, error=exc.to_dict()))
+                                    media_type=content.media_type, error=ScanError.of(exc)))
         finally:
             self.flush()
             notes = [f"{prefix}{n}" for n in content.notes]
@@ -96,7 +95,7 @@ class _Scanner:
     def _part(self, container: DocumentContent, part: Part, prefix: str, depth: int) -> None:
         label = f"{prefix}{part.label}"
         if part.error is not None:
-            self._record(PartRecord(label, page=part.page, error=part.error.to_dict()))
+            self._record(PartRecord(label, page=part.page, error=ScanError.of(part.error)))
             return
         name = f"{container.name}#{label}"
         if part.text is not None:
@@ -119,14 +118,14 @@ class _Scanner:
                 if not isinstance(exc, InputError):
                     log.exception("opening %s", name)
                     exc = CorruptInputError(f"{name}: could not be read ({type(exc).__name__}: {exc})")
-                self._record(PartRecord(label, page=part.page, size=len(part.data or b""), error=exc.to_dict()))
+                self._record(PartRecord(label, page=part.page, size=len(part.data or b""), error=ScanError.of(exc)))
                 return
             if isinstance(content, DocumentContent):
                 content.budget = container.budget  # one budget for the whole scan
                 if depth + 1 > self.limits.max_depth:
                     err = TooDeepError(f"{name}: nested deeper than {self.limits.max_depth} containers")
                     self._record(PartRecord(label, kind=content.kind, media_type=content.media_type,
-                                            error=err.to_dict()))
+                                            error=ScanError.of(err)))
                     return
                 self.flush()  # parts stay listed in document order
                 self._record(PartRecord(label, kind=content.kind, media_type=content.media_type,

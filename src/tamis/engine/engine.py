@@ -28,7 +28,7 @@ from tamis.errors import (
     input_error,
 )
 from tamis.policy import Policy, load_policy
-from tamis.results import Box, Face, Finding, Hashes, ScanResult
+from tamis.results import Box, Face, Finding, Hashes, ScanError, ScanResult
 from tamis.taxonomy import FACE_ATTRIBUTES, check_face_attributes, check_labels, lineage
 
 log = logging.getLogger("tamis")
@@ -202,7 +202,7 @@ class Engine:
                     name, item = printable(str(item[0])), item[1]
                 return self.open_text(item, name)
             except TamisError as exc:
-                return ScanResult(source=printable(str(name)), kind="text", error=exc.to_dict())
+                return ScanResult(source=printable(str(name)), kind="text", error=ScanError.of(exc))
 
         return self._per_call(self._batched(texts, open_one, batch_size, keep=False), policy, labels)
 
@@ -310,13 +310,13 @@ class Engine:
                             "please report it with the log)")
         exc.detail = traceback.format_exc(limit=-3)[-500:]
         result = describe(content)
-        result.error = exc.to_dict()
+        result.error = ScanError.of(exc)
         return result
 
     @staticmethod
     def error_result(source: Source, exc: TamisError) -> ScanResult:
         name = str(source) if not isinstance(source, (bytes, bytearray, memoryview)) else "<bytes>"
-        return ScanResult(source=printable(name), error=exc.to_dict())
+        return ScanResult(source=printable(name), error=ScanError.of(exc))
 
     def analyze(self, contents: list[Content], parallel: bool | None = None) -> list[ScanResult]:
         """Run every detector that accepts each content, then apply the policy. A video is
@@ -372,7 +372,7 @@ class Engine:
                 log.exception("reading %s", content.name)
                 exc = CorruptInputError(f"{content.name}: could not be {verb} ({type(exc).__name__}: {exc})")
             result = describe(content)
-            result.error = exc.to_dict()
+            result.error = ScanError.of(exc)
             return result
 
     def known_file(self, hashes: Hashes) -> list[Finding]:
@@ -468,7 +468,7 @@ class Engine:
                 else:
                     err = DetectorError(f"{contents[i].name}: detector {det.name} failed: "
                                         f"{exc or type(exc).__name__}")
-                results[i].error = err.to_dict()
+                results[i].error = ScanError.of(err)
                 failed.add(i)
             for i, out in zip(idx, outputs):
                 if out is None or i in failed:
@@ -477,7 +477,7 @@ class Engine:
                     self._merge(det, contents[i], results[i], out)
                 except DetectorContractError as exc:
                     log.error("%s", exc.message)
-                    results[i].error = exc.to_dict()
+                    results[i].error = ScanError.of(exc)
                     failed.add(i)
                 results[i].timings_ms[det.name] = per_item
         for i, content in enumerate(contents):

@@ -25,7 +25,7 @@ from typing import Any
 
 from tamis.content.base import Source, printable
 from tamis.errors import InputTimeoutError, TamisError, TooLargeError
-from tamis.results import ScanResult
+from tamis.results import ScanError, ScanResult
 
 log = logging.getLogger("tamis")
 
@@ -319,10 +319,8 @@ def _describe(task: tuple[str, Any], error: TamisError) -> list[ScanResult]:
     return [ScanResult(source=printable(str(name)), error=_named(error, name))]
 
 
-def _named(error: TamisError, name) -> dict:
-    out = error.to_dict()
-    out["message"] = f"{printable(str(name))}: {error.message}"
-    return out
+def _named(error: TamisError, name) -> ScanError:
+    return ScanError(error.code, f"{printable(str(name))}: {error.message}", error.detail or None)
 
 
 def scan_parallel(sources: Iterable[Source], workers: int, keep_content: bool = False, *,

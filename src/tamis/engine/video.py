@@ -111,8 +111,8 @@ def analyze_video(engine: Analyzer, content: VideoContent, thumbnails: bool = Fa
             for k, v in r.timings_ms.items():
                 timings[k] += v
             if r.error:
-                result.notes.append(f"frame {sf.index} at {sf.timestamp:.3f} s: {r.error['message']}")
-                record.error = r.error["code"]  # left out of the timeline, not counted as clean
+                result.notes.append(f"frame {sf.index} at {sf.timestamp:.3f} s: {r.error.message}")
+                record.error = r.error.code  # left out of the timeline, not counted as clean
                 continue
             keys = analysed[sf.index][1]
             for f in r.findings:
@@ -259,7 +259,7 @@ def _scan_cues(engine: Analyzer, content: VideoContent, result: ScanResult, summ
     for lo in range(0, len(texts), 64):
         for cue, r in zip(cues[lo:lo + 64], engine.analyze(texts[lo:lo + 64])):
             if r.error:
-                result.notes.append(f"{cue.part} at {cue.start}: {r.error['message']}")
+                result.notes.append(f"{cue.part} at {cue.start}: {r.error.message}")
                 continue
             result.findings.extend(
                 replace(f, location=replace(f.location, part=cue.part, timestamp=cue.start)) for f in r.findings)

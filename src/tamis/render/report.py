@@ -162,7 +162,7 @@ def card(result: ScanResult, policy=None, all_findings: bool = False) -> str:
     parts.append('<div class="body">')
     parts.append(f'<h2>{e(result.source)}</h2><span class="badge {action}">{action}</span>')
     if result.error:
-        parts.append(f'<p class="muted">{e(result.error["code"])}: {e(result.error["message"])}</p>')
+        parts.append(f'<p class="muted">{e(result.error.code)}: {e(result.error.message)}</p>')
     else:
         if result.kind == "image":
             parts.append(f' <span class="muted">{e(result.media_type or "")} {result.width}x{result.height}'
@@ -183,7 +183,7 @@ def card(result: ScanResult, policy=None, all_findings: bool = False) -> str:
             parts.append(f' <span class="muted">{e(d.format)}{f", {d.pages} pages" if d.pages else ""}, '
                          f'{len(d.parts)} parts, {len(failed)} not scanned</span>')
             if failed:
-                parts.append("<ul>" + "".join(f"<li>{e(p.part)}: {e(p.error['code'])}</li>" for p in failed)
+                parts.append("<ul>" + "".join(f"<li>{e(p.part)}: {e(p.error.code)}</li>" for p in failed)
                              + "</ul>")
             with_faces = [p for p in d.parts if p.faces]
             if with_faces:
