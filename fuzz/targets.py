@@ -179,7 +179,7 @@ def scan_video(data: bytes) -> str:
 
 
 def _cli():
-    import tamis.cli.main as cli
+    import tamis.cli.jsonl as cli
 
     return cli
 
@@ -190,12 +190,12 @@ def jsonl(data: bytes) -> str:
     cli = _cli()
     s = state()
     path = s.file(data, ".jsonl")
-    items = list(cli._read_jsonl(path))
+    items = list(cli.read_jsonl(path))
     texts = [(f"line {lineno}", value) for lineno, _, value in items if isinstance(value, str)]
-    scanned = iter(s.engine.scan_texts(iter(texts), batch_size=getattr(cli, "JSONL_CHUNK", 64)))
+    scanned = iter(s.engine.scan_texts(iter(texts), batch_size=cli.JSONL_CHUNK))
     codes = set()
     for _, ident, value in items:
-        line = cli._jsonl_line(ident, next(scanned) if isinstance(value, str) else None, value)
+        line = cli.jsonl_line(ident, next(scanned) if isinstance(value, str) else None, value)
         json.dumps(line, ensure_ascii=False)
         codes.add(line.get("error", {}).get("code", line.get("decision", "?")))
     return f"lines:{min(len(items), 9)} " + " ".join(sorted(map(str, codes)))

@@ -320,3 +320,24 @@ def test_text_on_screen_lasts_until_the_scene_changes(video_engine, tmp_path):
     assert reasons[75] == "scene_change"  # also a sample time: the new scene wins
     spam = [s for s in r.video.segments if s.label == "spam"]
     assert [(s.start, s.end, s.frames) for s in spam] == [(0.0, 3.0, 3)]
+
+
+def test_a_detector_failure_mid_video_stops_the_decoding_thread(video_engine, tmp_path, monkeypatch):
+    # Many distinct frames, so that the decoding thread is still running (its queue full)
+    # when the first batch fails: the error reaches the caller and the thread is gone.
+    import threading
+
+    from tamis.engine.video import analyze_video
+
+    path = tmp_path / "strobe.mp4"
+    encode(_clip_frames([(CAT, 1), (FACE, 1)] * 3 * FPS), path, FPS)
+    content = video_engine.open(path)
+
+    def fail(contents):
+        raise RuntimeError("detector broke")
+
+    monkeypatch.setattr(video_engine, "analyze", fail)
+    with pytest.raises(RuntimeError, match="detector broke"):
+        analyze_video(video_engine, content)
+    assert not [t for t in threading.enumerate() if t.name == "tamis-video-decode"]
+    assert 0 < content.frames_decoded < 6 * FPS  # stopped early, not decoded to the end

@@ -215,68 +215,88 @@ def iter_frames(content: VideoContent, *, interval: float, scene_threshold: floa
         stream = next(s for s in container.streams if s.type == "video")
         stream.thread_type = "AUTO"
         subtitles = [s for s in container.streams if s.type == "subtitle"]
-        prev = None
-        next_sample = 0.0
-        recent_changes: collections.deque = collections.deque()  # times of recent scene changes
+        selector = _FrameSelector(interval, scene_threshold, max_scene_rate)
         selected = 0
-        bad_packets = 0
         fps = content.fps or 25.0
         # Times count from the stream's start (some files start at an offset).
         origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        size = (content.width, content.height)
         try:
-            for packet in container.demux(stream, *subtitles):
-                if packet.stream.type == "subtitle":
-                    _read_subtitle(packet, content)
+            for frame in _decoded_frames(av, container.demux(stream, *subtitles), content, max_pixels):
+                index = content.frames_decoded
+                content.frames_decoded += 1
+                t = max(0.0, float(frame.time) - origin if frame.time is not None else index / fps)
+                if t > max_seconds:
+                    content.notes.append(f"stopped at {max_seconds:,.0f} s, the longest video analysed")
+                    return
+                reason = selector.reason(_luma_thumb(frame), t)
+                if reason is None:
                     continue
-                try:
-                    decoded = packet.decode()
-                except av.FFmpegError as exc:  # one damaged packet: skip it, up to a point
-                    bad_packets += 1
-                    if bad_packets > MAX_BAD_PACKETS:
-                        raise
-                    if bad_packets == 1:
-                        content.notes.append(f"damaged packets were skipped (first: {exc})")
-                    continue
-                for frame in decoded:
-                    if frame.width * frame.height > max_pixels or (frame.width, frame.height) != size:
-                        _check_frame_size(content, frame, max_pixels)
-                        size = (frame.width, frame.height)
-                    index = content.frames_decoded
-                    content.frames_decoded += 1
-                    t = float(frame.time) - origin if frame.time is not None else index / fps
-                    t = max(0.0, t)
-                    if t > max_seconds:
-                        content.notes.append(f"stopped at {max_seconds:,.0f} s, the longest video analysed")
-                        return
-                    thumb = _luma_thumb(frame)
-                    reason = None
-                    if prev is None:
-                        reason = "first"
-                    elif thumb_difference(thumb, prev) > scene_threshold:
-                        while recent_changes and recent_changes[0] <= t - 1.0:
-                            recent_changes.popleft()
-                        if len(recent_changes) < max_scene_rate:
-                            recent_changes.append(t)
-                            reason = "scene_change"  # also when it falls on a sample: a new scene starts
-                    if reason is None and t + 1e-6 >= next_sample:
-                        reason = "sample"
-                    prev = thumb
-                    if reason is None:
-                        continue
-                    if t + 1e-6 >= next_sample:
-                        next_sample = (np.floor(t / interval + 1e-6) + 1) * interval
-                    selected += 1
-                    yield SelectedFrame(index, round(t, 3), reason, frame.to_ndarray(format="rgb24"))
-                    if selected >= max_selected:
-                        content.notes.append(f"stopped after {max_selected} selected frames (max_video_frames)")
-                        return
+                selected += 1
+                yield SelectedFrame(index, round(t, 3), reason, frame.to_ndarray(format="rgb24"))
+                if selected >= max_selected:
+                    content.notes.append(f"stopped after {max_selected} selected frames (max_video_frames)")
+                    return
         except av.FFmpegError as exc:
             if content.frames_decoded == 0:
                 raise _fail(name, content.media_type, exc) from None
             content.notes.append(f"decoding stopped at frame {content.frames_decoded}: {exc}")
         if content.frames_decoded == 0:
             raise CorruptInputError(f"{name}: no frame could be decoded")
+
+
+def _decoded_frames(av, packets: Iterator, content: VideoContent, max_pixels: int) -> Iterator:
+    """The video frames decoded from ``packets`` in order, each checked against the pixel
+    limit. Subtitle packets are read into ``content.cues`` on the way; a damaged packet is
+    skipped, with a note, up to :data:`MAX_BAD_PACKETS` (then its error is raised)."""
+    bad_packets = 0
+    size = (content.width, content.height)
+    for packet in packets:
+        if packet.stream.type == "subtitle":
+            _read_subtitle(packet, content)
+            continue
+        try:
+            decoded = packet.decode()
+        except av.FFmpegError as exc:  # one damaged packet: skip it, up to a point
+            bad_packets += 1
+            if bad_packets > MAX_BAD_PACKETS:
+                raise
+            if bad_packets == 1:
+                content.notes.append(f"damaged packets were skipped (first: {exc})")
+            continue
+        for frame in decoded:
+            if frame.width * frame.height > max_pixels or (frame.width, frame.height) != size:
+                _check_frame_size(content, frame, max_pixels)
+                size = (frame.width, frame.height)
+            yield frame
+
+
+class _FrameSelector:
+    """Which decoded frames are selected, and why: the first one, a scene change (at most
+    ``max_scene_rate`` in any second) or the sampling clock every ``interval`` seconds."""
+
+    def __init__(self, interval: float, scene_threshold: float, max_scene_rate: int) -> None:
+        self.interval, self.scene_threshold, self.max_scene_rate = interval, scene_threshold, max_scene_rate
+        self.prev: np.ndarray | None = None  # luma thumbnail of the frame before
+        self.next_sample = 0.0
+        self.recent_changes: collections.deque = collections.deque()  # times of recent scene changes
+
+    def reason(self, thumb: np.ndarray, t: float) -> str | None:
+        """Why the frame at ``t`` seconds, of luma thumbnail ``thumb``, is selected; None if it is not."""
+        reason = None
+        if self.prev is None:
+            reason = "first"
+        elif thumb_difference(thumb, self.prev) > self.scene_threshold:
+            while self.recent_changes and self.recent_changes[0] <= t - 1.0:
+                self.recent_changes.popleft()
+            if len(self.recent_changes) < self.max_scene_rate:
+                self.recent_changes.append(t)
+                reason = "scene_change"  # also when it falls on a sample: a new scene starts
+        if reason is None and t + 1e-6 >= self.next_sample:
+            reason = "sample"
+        self.prev = thumb
+        if reason is not None and t + 1e-6 >= self.next_sample:
+            self.next_sample = (np.floor(t / self.interval + 1e-6) + 1) * self.interval
+        return reason
 
 
 def _read_subtitle(packet, content: VideoContent) -> None:
