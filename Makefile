@@ -1,7 +1,8 @@
 # The two commands of the README.
 #   make demo   installs tamis into .venv and scans the bundled samples (images, video, documents)
-#   make test   installs tamis with its test tools (and the optional AGPL nudity extra, which the
-#               tests cover) into a separate .venv-test, and runs every test there
+#   make test   installs tamis with its test tools and the optional extras the tests cover
+#               (nudity: AGPL-3.0; video, postgres: LGPL parts) into a separate .venv-test,
+#               and runs every test there
 VENV ?= .venv
 TEST_VENV ?= .venv-test
 BIN := $(VENV)/bin
@@ -19,7 +20,7 @@ demo:
 	@echo "Results: out/results.json and out/report.html; pictures: out/annotated/, out/thumbnails/, out/blurred/"
 
 test:
-	VENV=$(TEST_VENV) scripts/install.sh dev,nudity,video
+	VENV=$(TEST_VENV) scripts/install.sh dev,nudity,video,postgres
 	$(TEST_BIN)/python -m pytest -q --timeout 600
 
 bench:

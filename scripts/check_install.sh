@@ -23,6 +23,7 @@ assert importlib.util.find_spec("mediapipe") is None and importlib.util.find_spe
 PY
 "$venv/bin/tamis" scan "$OLDPWD/samples/images/astronaut_portrait.jpg" -f json > scan.json
 "$venv/bin/python" -c "import json; r = json.load(open('scan.json'))[0]; assert len(r['faces']) == 1, r; print('a face found')"
+"$venv/bin/python" -c "from tamis.storage import Database; Database('sqlite:///service.db'); print('service store migrated')"
 "$venv/bin/python" -m pip install --quiet "$OLDPWD[video]" 2>&1 | grep -v "^WARNING: Location" || true
 "$venv/bin/tamis" scan "$OLDPWD/samples/video/holiday_clip.mkv" -f json > video.json || [ $? -eq 1 ]
 "$venv/bin/python" -c "import json; r = json.load(open('video.json'))[0]; assert r['video']['frames_analyzed'] > 0, r; print('video scanned')"

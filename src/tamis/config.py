@@ -94,6 +94,32 @@ class Settings:
     policy: Path | None = None
     #: Policy profile to use (a name from the policy file's ``profiles``).
     profile: str | None = None
+    # -- the service (tamis serve) -------------------------------------------------------
+    #: SQLAlchemy URL of the service's database (``postgresql://user@host/db``); empty means
+    #: SQLite in the data folder (``tamis.db``).
+    database_url: str | None = None
+    #: Largest request body the service reads (an upload for a job: a video, a big document).
+    max_upload_bytes: int = 1024**3
+    #: Threads that run the service's jobs.
+    job_workers: int = 2
+    #: Jobs queued or running at most; past it a new job is refused with 429 (queue_full).
+    max_queued_jobs: int = 1000
+    #: Tries of a job whose worker died (or failed unexpectedly) before it is marked failed.
+    job_max_attempts: int = 3
+    #: Seconds a running job's claim lasts without its worker renewing it; a job whose
+    #: claim ran out (its worker, or the whole server, died) is taken up again.
+    job_lease_seconds: float = 30.0
+    #: Texts at most in one request to /v1/scan/texts or /v1/moderations.
+    max_batch_texts: int = 256
+    #: Hosts (``host`` or ``host:port``) a job's webhook may call; none by default: the
+    #: service contacts no host its operator did not name.
+    webhook_hosts: tuple[str, ...] = ()
+    #: Tries of a webhook delivery before it is marked failed...
+    webhook_max_attempts: int = 8
+    #: ...the first retry this many seconds after a failed try, each next one twice as late.
+    webhook_backoff_seconds: float = 10.0
+    #: Key of the HMAC-SHA256 signature of deliveries; empty: one made once and kept in the database.
+    webhook_secret: str | None = None
 
     @property
     def config_file(self) -> Path:
@@ -111,6 +137,16 @@ class Settings:
         return self.home / "indexes"
 
     @property
+    def service_db(self) -> str:
+        """SQLAlchemy URL of the service's store (jobs, keys, audit log)."""
+        return self.database_url or f"sqlite:///{self.home / 'tamis.db'}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploads kept for jobs, by SHA-256 of their bytes."""
+        return self.home / "uploads"
+
+    @property
     def text_model_dir(self) -> Path:
         """Text classifier heads trained here (``tamis train text``), used instead of the packaged ones."""
         return self.home / "models" / "text"
@@ -126,7 +162,7 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
             return Path(os.path.expanduser(str(raw))) if raw not in (None, "") else None
         if name == "threads" and isinstance(raw, int):
             return raw
-        if name in ("detectors", "blocklists"):
+        if name in ("detectors", "blocklists", "webhook_hosts"):
             items = [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else raw
             if name == "blocklists":
                 return tuple(Path(os.path.expanduser(str(d))) for d in items)

@@ -1,7 +1,8 @@
 """The ``tamis`` command line: a thin layer over the Python API.
 
 This module holds the app, its callback and ``main()``, and registers the commands, which
-live in one module per concern: scan, banks (and hash), admin (models, labels, policy), train."""
+live in one module per concern: scan, banks (and hash), admin (models, labels, policy),
+service (serve, keys), train."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tamis.cli.admin import labels, models, policy_cmd
 from tamis.cli.banks import banks_app, hash_cmd
 from tamis.cli.common import EXIT_ERROR, TYPER, err
 from tamis.cli.scan import scan
+from tamis.cli.service import keys_app, serve
 from tamis.cli.train import train_app
 from tamis.errors import TamisError
 
@@ -44,7 +46,9 @@ app.command()(models)
 app.command()(labels)
 app.command("policy")(policy_cmd)
 app.command("hash")(hash_cmd)
+app.command()(serve)
 app.add_typer(banks_app, name="banks")
+app.add_typer(keys_app, name="keys")
 app.add_typer(train_app, name="train")
 
 

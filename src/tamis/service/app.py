@@ -1,0 +1,79 @@
+"""The FastAPI application: routes over one :class:`~tamis.service.state.Service`."""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from tamis import __version__
+from tamis.results import json_schema
+from tamis.service import errors
+from tamis.service.auth import RateLimiter
+from tamis.service.middleware import AccessLog, BodyLimit
+from tamis.service.routes import jobs, moderations, ops, scan
+from tamis.service.state import Service
+
+DESCRIPTION = """Self-hosted content safety: images, text, documents and video in; labels with
+scores and places, a decision (allow / review / block) from an editable policy out.
+
+Send `Authorization: Bearer KEY` once keys exist (`tamis keys create`). Errors are
+`{"error": {"code", "message"}}` with the code tamis uses everywhere. Drop-in endpoints:
+OpenAI's `POST /v1/moderations`."""
+
+
+def _result_components(schema: dict) -> dict:
+    """The result JSON Schema as OpenAPI components (its $defs become components of their own)."""
+    text = json.dumps(schema).replace('"#/$defs/', '"#/components/schemas/ScanResult_')
+    schema = json.loads(text)
+    defs = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    return {"ScanResult": schema, **{f"ScanResult_{k}": v for k, v in defs.items()}}
+
+
+def create_app(service: Service | None = None) -> FastAPI:
+    """The app. Without a ``service`` it builds one from the settings, loads the models
+    and starts the job workers when it starts, and stops them when it stops."""
+    owned = service is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if owned:
+            app.state.service = Service()
+        if not app.state.service.ready:
+            app.state.service.start()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.service.stop()
+
+    app = FastAPI(title="tamis", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = service
+    app.state.limiter = RateLimiter()
+    errors.install(app)
+    for router in (scan.router, jobs.router, moderations.router, ops.router):
+        app.include_router(router)
+
+    def limit_for(path: str) -> int:
+        s = app.state.service.settings if app.state.service is not None else None
+        if s is None:
+            return 64 * 1024 * 1024
+        if path.startswith("/v1/jobs"):
+            return s.max_upload_bytes
+        return s.max_bytes * 4 // 3 + 1024 * 1024  # base64 in JSON, multipart framing
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(_result_components(json_schema()))
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
+    app.add_middleware(AccessLog, service_of=lambda: app.state.service)
+    app.add_middleware(BodyLimit, limit_for=limit_for)  # outermost: before anything reads the body
+    return app

@@ -1,0 +1,168 @@
+"""What a scan or job request may carry, read the same way by /v1/scan and /v1/jobs:
+
+- JSON: ``{"text": ...}`` or ``{"data": BASE64, "name": ...}``, with ``profile`` and ``labels``;
+- a multipart form: a ``file`` (or a ``text`` field), ``profile``, ``labels`` (comma-separated);
+- any other body: the raw bytes of the file, with ``name``, ``profile``, ``labels`` in the query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Annotated
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tamis.content.base import printable
+from tamis.errors import EmptyInputError
+from tamis.service.errors import ServiceError
+
+Labels = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64)]
+
+
+class ScanOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str | None = Field(None, max_length=128, description="A profile of the service's policy.")
+    labels: Labels | None = Field(None, description="Report only these labels (and their sub-labels).")
+
+
+class ScanBody(ScanOptions):
+    """One input: a text, or a file's bytes in base64."""
+
+    text: str | None = Field(None, description="A text to scan.")
+    data: str | None = Field(None, description="A file (image, document, short video for jobs) in base64.")
+    name: str | None = Field(None, max_length=512, description="A name for the input, shown in results.")
+    webhook_url: str | None = Field(None, max_length=2048,
+                                    description="Jobs only: where to POST the outcome (a host the operator allows).")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> ScanBody:
+        if (self.text is None) == (self.data is None):
+            raise ValueError("give exactly one of 'text' and 'data'")
+        return self
+
+
+class TextItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, max_length=512)
+    text: str
+
+
+class TextsBody(ScanOptions):
+    """Many short texts, scanned in batches; a bad one gives an error result, not a failed request."""
+
+    texts: list[str | TextItem] = Field(..., min_length=1)
+
+
+@dataclass
+class ScanInput:
+    name: str
+    text: str | None = None
+    data: bytes | None = None
+    #: A file the upload was spooled to (multipart or raw), read from the start.
+    file: IO[bytes] | None = None
+    profile: str | None = None
+    labels: list[str] | None = None
+    webhook_url: str | None = None
+
+    def read(self) -> bytes | None:
+        if self.file is not None:
+            self.file.seek(0)
+            return self.file.read()
+        return self.data
+
+
+def invalid(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError(exc.errors(include_url=False, include_context=False))
+
+
+def _labels(raw: str | None) -> list[str] | None:
+    if not raw:
+        return None
+    return [x.strip() for x in raw.split(",") if x.strip()][:64]
+
+
+async def read_scan(request: Request, max_bytes: int) -> ScanInput:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            body = ScanBody.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        name = printable(body.name or ("<text>" if body.text is not None else "upload"))
+        if body.text is not None:
+            return ScanInput(name, text=body.text, profile=body.profile, labels=body.labels,
+                             webhook_url=body.webhook_url)
+        try:
+            data = base64.b64decode(body.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ServiceError("invalid_request", "'data' is not valid base64") from None
+        return ScanInput(name, data=data, profile=body.profile, labels=body.labels, webhook_url=body.webhook_url)
+    if ctype == "multipart/form-data":
+        return await _read_form(request)
+    if ctype == "application/x-www-form-urlencoded":
+        raise ServiceError("invalid_request", "send a file as multipart/form-data, JSON, or the raw body")
+    return await _read_raw(request, max_bytes)
+
+
+async def _read_form(request: Request) -> ScanInput:
+    form = await request.form(max_files=1, max_fields=8)
+    profile, labels, hook = form.get("profile"), _labels(form.get("labels")), form.get("webhook_url")
+    if hook is not None and (not isinstance(hook, str) or len(hook) > 2048):
+        raise ServiceError("invalid_request", "webhook_url: a URL of at most 2,048 characters")
+    upload, text = form.get("file"), form.get("text")
+    if isinstance(profile, str) and len(profile) > 128:
+        raise ServiceError("invalid_request", "profile: at most 128 characters")
+    if (upload is None) == (text is None):
+        raise ServiceError("invalid_request", "give exactly one of the form fields 'file' and 'text'")
+    if text is not None:
+        if not isinstance(text, str):
+            raise ServiceError("invalid_request", "'text' must be a form field, not a file")
+        return ScanInput("<text>", text=text, profile=profile or None, labels=labels, webhook_url=hook)
+    if isinstance(upload, str):
+        raise ServiceError("invalid_request", "'file' must be a file part (filename=...), not a plain field")
+    return ScanInput(printable((upload.filename or "upload")[:512]), file=upload.file,
+                     profile=profile or None, labels=labels, webhook_url=hook)
+
+
+async def _read_raw(request: Request, max_bytes: int) -> ScanInput:
+    q = request.query_params
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    async for chunk in request.stream():
+        spool.write(chunk)
+    if spool.tell() == 0:
+        raise EmptyInputError("the request has no body: send the file, or JSON with 'text' or 'data'")
+    return ScanInput(printable(q.get("name", "upload")[:512]), file=spool, profile=q.get("profile") or None,
+                     labels=_labels(q.get("labels")), webhook_url=q.get("webhook_url", "")[:2048] or None)
+
+
+#: The request bodies /v1/scan and /v1/jobs accept, for the OpenAPI document.
+OPENAPI_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ScanBody.model_json_schema()},
+            "multipart/form-data": {"schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}, "text": {"type": "string"},
+                               "profile": {"type": "string"}, "webhook_url": {"type": "string"},
+                               "labels": {"type": "string", "description": "comma-separated"}}}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    "parameters": [
+        {"name": "name", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "raw body only: a name for the input"},
+        {"name": "profile", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "labels", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "raw body only: labels to report, comma-separated"},
+        {"name": "webhook_url", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "raw body, jobs only: where to POST the outcome"},
+    ],
+}

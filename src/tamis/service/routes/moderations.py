@@ -1,0 +1,146 @@
+"""OpenAI's moderation API, as a drop-in: ``POST /v1/moderations``.
+
+The same request (``input``: a string, an array of strings, or an array of parts
+``{"type": "text", "text"}`` / ``{"type": "image_url", "image_url": {"url": "data:..."}}``)
+and the same response as OpenAI's, so a client of it (the official ``openai`` package with
+``base_url`` pointed here) works unchanged. Scores are tamis's, mapped onto OpenAI's 13
+categories (docs/SERVICE.md has the table); a category is flagged when the tamis policy
+sends a label of it to review or block. An array of strings gives one result per string; an
+array of parts is one input and gives one result. Image URLs other than ``data:`` are
+refused: the service fetches nothing unless an operator configures it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tamis.results import Action, ScanResult
+from tamis.service.auth import Caller, caller
+from tamis.service.bodies import invalid
+from tamis.service.errors import ServiceError
+
+router = APIRouter(tags=["drop-in"])
+
+#: OpenAI category -> the tamis labels whose highest score it takes.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "harassment": ("harassment", "harassment/threatening"),
+    "harassment/threatening": ("harassment/threatening",),
+    "hate": ("hate", "hate/threatening"),
+    "hate/threatening": ("hate/threatening",),
+    "illicit": ("drugs", "spam/scam", "weapons", "extremism"),
+    "illicit/violent": ("weapons", "extremism"),
+    "self-harm": ("self_harm", "self_harm/intent", "self_harm/instructions"),
+    "self-harm/intent": ("self_harm/intent",),
+    "self-harm/instructions": ("self_harm/instructions",),
+    "sexual": ("sexual", "sexual/explicit", "sexual/minors"),
+    "sexual/minors": ("sexual/minors",),
+    "violence": ("violence", "violence/threat", "violence/graphic"),
+    "violence/graphic": ("violence/graphic",),
+}
+#: The categories OpenAI rates on images too (the others are text only).
+IMAGE_CATEGORIES = ("self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "violence",
+                    "violence/graphic")
+MODEL = "tamis-moderation-1"
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(BaseModel):
+    url: str
+
+
+class ImagePart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class ModerationRequest(BaseModel):
+    input: str | list[str] | list[Part]
+    model: str | None = None
+
+
+def _image(url: str) -> bytes:
+    if not url.startswith("data:"):
+        raise ServiceError("url_not_allowed", "only data: URLs are accepted for images; this service fetches no "
+                           "URL unless its operator allows it")
+    head, _, payload = url.partition(",")
+    if not head.endswith(";base64"):
+        raise ServiceError("invalid_request", "an image data: URL must be base64 (data:image/png;base64,...)")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ServiceError("invalid_request", "the image data: URL is not valid base64") from None
+
+
+def moderation(results: list[ScanResult]) -> dict:
+    """One OpenAI moderation result from the scans of one input's parts."""
+    scores: dict[str, float] = {}
+    acted: set[str] = set()
+    kinds: dict[str, set[str]] = {c: set() for c in CATEGORIES}
+    for r in results:
+        if r.error is not None:
+            if r.error.code == "empty_input":  # nothing to rate: every category clear, as OpenAI does
+                continue
+            r.raise_error()
+        kind = "image" if r.kind == "image" else "text"
+        own = r.scores()
+        for reason in (r.decision.reasons if r.decision else ()):
+            if reason.action in (Action.REVIEW, Action.BLOCK):
+                acted.add(reason.label)
+        for cat, labels in CATEGORIES.items():
+            if kind == "image" and cat not in IMAGE_CATEGORIES:
+                continue
+            kinds[cat].add(kind)
+            scores[cat] = max(scores.get(cat, 0.0), *(own.get(lb, 0.0) for lb in labels))
+    flags = {cat: any(lb in acted for lb in labels) for cat, labels in CATEGORIES.items()}
+    return {"flagged": any(flags.values()), "categories": flags,
+            "category_scores": {c: round(float(scores.get(c, 0.0)), 6) for c in CATEGORIES},
+            "category_applied_input_types": {c: sorted(kinds[c]) for c in CATEGORIES}}
+
+
+@router.post("/v1/moderations", summary="OpenAI-compatible moderation")
+async def moderations(request: Request, who: Caller = caller("scan")) -> JSONResponse:
+    service = request.app.state.service
+    try:
+        body = ModerationRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    inputs = body.input if isinstance(body.input, list) else [body.input]
+    if not inputs:
+        raise ServiceError("invalid_request", "input: give at least one text or part")
+    if len(inputs) > service.settings.max_batch_texts:
+        raise ServiceError("too_large", f"{len(inputs)} inputs in one request; at most "
+                           f"{service.settings.max_batch_texts}")
+    profile = who.profile
+
+    def work() -> list[dict]:
+        if all(isinstance(x, str) for x in inputs):  # one result per string, scanned as a batch
+            results = service.scan_texts([(f"<input {i}>", t) for i, t in enumerate(inputs)], profile)
+            return [moderation([r]) for r in results]
+        parts = []
+        for i, part in enumerate(inputs):
+            if isinstance(part, TextPart):
+                parts.append(service.scan(service.open(name=f"<input {i}>", text=part.text), profile))
+            else:
+                data = _image(part.image_url.url)
+                parts.append(service.scan(service.open(name=f"<image {i}>", data=data), profile, allow_video=False))
+        return [moderation(parts)]
+
+    results = await run_in_threadpool(work)
+    return JSONResponse({"id": f"modr-{uuid.uuid4().hex}", "model": body.model or MODEL, "results": results})

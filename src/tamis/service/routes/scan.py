@@ -1,0 +1,49 @@
+"""Scan now: one input (``POST /v1/scan``) or many short texts (``POST /v1/scan/texts``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from tamis.service.auth import Caller, caller
+from tamis.service.bodies import OPENAPI_BODY, TextItem, TextsBody, invalid, read_scan
+from tamis.service.errors import ServiceError
+
+router = APIRouter(tags=["scan"])
+
+RESULT = {"description": "The scan result (schema: GET /v1/schemas/scan-result)",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScanResult"}}}}
+
+
+@router.post("/v1/scan", summary="Scan one image, text or document now", openapi_extra=OPENAPI_BODY,
+             responses={200: RESULT})
+async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
+    service = request.app.state.service
+    item = await read_scan(request, service.settings.max_bytes)
+    if item.webhook_url is not None:
+        raise ServiceError("invalid_request", "webhook_url is for jobs (POST /v1/jobs); a scan answers at once")
+
+    def work():
+        content = service.open(name=item.name, text=item.text, data=item.read())
+        return service.scan(content, item.profile or who.profile, item.labels, allow_video=False)
+
+    result = await run_in_threadpool(work)
+    return JSONResponse(result.to_dict())
+
+
+@router.post("/v1/scan/texts", summary="Scan many short texts now, in batches")
+async def scan_texts(request: Request, who: Caller = caller("scan")) -> JSONResponse:
+    service = request.app.state.service
+    try:
+        body = TextsBody.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    if len(body.texts) > service.settings.max_batch_texts:
+        raise ServiceError("too_large", f"{len(body.texts)} texts in one request; at most "
+                           f"{service.settings.max_batch_texts}")
+    items = [(t.id or f"<text {i}>", t.text) if isinstance(t, TextItem) else (f"<text {i}>", t)
+             for i, t in enumerate(body.texts)]
+    results = await run_in_threadpool(service.scan_texts, items, body.profile or who.profile, body.labels)
+    return JSONResponse({"results": [r.to_dict() for r in results]})

@@ -1,0 +1,114 @@
+"""The service's parts, built once per process: settings, one engine (so one runtime of
+models), the store of jobs and keys, uploads, metrics, and the job workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+from tamis.config import Settings, load_settings
+from tamis.content.base import Content
+from tamis.engine import Engine
+from tamis.policy import Policy, load_policy
+from tamis.results import ScanResult
+from tamis.service.errors import ServiceError
+from tamis.service.metrics import Metrics
+from tamis.storage import BlobStore, Database, DeliveryStore, Job, JobStore, KeyStore
+
+
+class Service:
+    def __init__(self, settings: Settings | None = None, *, workers: int | None = None) -> None:
+        self.settings = settings or load_settings()
+        s = self.settings
+        self.db = Database(s.service_db)
+        self.jobs = JobStore(self.db, s.job_max_attempts, s.job_lease_seconds, s.max_queued_jobs)
+        self.keys = KeyStore(self.db)
+        self.blobs = BlobStore(s.uploads_dir)
+        self.deliveries = DeliveryStore(self.db, s.webhook_max_attempts, s.webhook_backoff_seconds,
+                                        secret=s.webhook_secret)
+        self.engine = Engine(s)
+        self.metrics = Metrics(self.jobs)
+        self._policies: dict[str | None, Policy] = {None: self.engine.policy}
+        self._policy_lock = threading.Lock()
+        self._auth_checked = (0.0, False)
+        self.ready = False
+        from tamis.service.webhooks import WebhookSender
+        from tamis.service.workers import JobWorkers
+
+        self.workers = JobWorkers(self, s.job_workers if workers is None else workers)
+        self.webhooks = WebhookSender(self.deliveries)
+
+    # -- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load every model (so the first request does not pay for it), then take jobs."""
+        self.engine.load()
+        self.ready = True
+        self.workers.start()
+        self.webhooks.start()
+
+    def stop(self) -> None:
+        self.ready = False
+        self.workers.stop()
+        self.webhooks.stop()
+        self.engine.close()
+        self.db.close()
+
+    # -- options ----------------------------------------------------------------------
+
+    def policy(self, profile: str | None) -> Policy:
+        """The configured policy, or one of its profiles (parsed once)."""
+        with self._policy_lock:
+            if profile not in self._policies:
+                self._policies[profile] = load_policy(self.settings.policy, profile)
+            return self._policies[profile]
+
+    def webhook_url(self, url: str | None) -> str | None:
+        """A job's webhook URL, if the operator allows its host (else ``webhook_not_allowed``)."""
+        if url is None:
+            return None
+        from tamis.service.webhooks import check_url
+
+        return check_url(url, self.settings.webhook_hosts)
+
+    def auth_required(self) -> bool:
+        """Whether requests must carry a key: as soon as one key exists (checked each second)."""
+        checked_at, required = self._auth_checked
+        now = time.monotonic()
+        if now - checked_at > 1.0:
+            required = self.keys.any_active()
+            self._auth_checked = (now, required)
+        return required
+
+    # -- scanning ---------------------------------------------------------------------
+
+    def open(self, *, name: str, text: str | None = None, data: bytes | None = None,
+             path: str | None = None) -> Content:
+        if text is not None:
+            return self.engine.open_text(text, name)
+        return self.engine.open(data if data is not None else path, name)
+
+    def scan(self, content: Content, profile: str | None = None, labels: Iterable[str] | None = None,
+             *, allow_video: bool = True) -> ScanResult:
+        if content.kind == "video" and not allow_video:
+            raise ServiceError("use_jobs", f"{content.name}: a video is scanned as a job: POST it to /v1/jobs")
+        result = self.engine.scan(content, policy=self.policy(profile), labels=labels or None)
+        self.metrics.observe_result(result)
+        return result
+
+    def scan_texts(self, items: list[tuple[str, str]], profile: str | None = None,
+                   labels: Iterable[str] | None = None) -> list[ScanResult]:
+        results = list(self.engine.scan_texts(items, policy=self.policy(profile), labels=labels or None))
+        for r in results:
+            self.metrics.observe_result(r)
+        return results
+
+    def run_job(self, job: Job) -> ScanResult:
+        """Scan a job's input (raises an InputError for an input that cannot be scanned)."""
+        opts = job.options
+        if job.text is not None:
+            content = self.open(name=job.name, text=job.text)
+        else:
+            content = self.open(name=job.name, path=str(self.blobs.path(job.blob)))
+        return self.scan(content, opts.get("profile"), opts.get("labels"))

@@ -1,0 +1,103 @@
+"""Threads that take jobs from the store and scan them, and one that renews their claims.
+
+A job is claimed from the database (not from a queue in memory), so jobs survive the
+process: after a crash or a kill, the claims run out and any server's workers take them up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+
+from tamis.errors import InputError, TamisError
+from tamis.results import ScanError, ScanResult
+from tamis.storage import Job
+
+log = logging.getLogger("tamis.service.jobs")
+
+
+class JobWorkers:
+    def __init__(self, service, count: int, poll_seconds: float = 0.5) -> None:
+        self.service = service
+        self.count = count
+        self.poll = poll_seconds
+        self.name = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, Job] = {}
+        self._running_lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._threads or self.count <= 0:
+            return
+        for i in range(self.count):
+            t = threading.Thread(target=self._loop, args=(f"{self.name}/{i}",), name=f"tamis-job-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        keeper = threading.Thread(target=self._keep_claims, name="tamis-job-leases", daemon=True)
+        keeper.start()
+        self._threads.append(keeper)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking jobs; a job being scanned is finished first (up to ``timeout``); one
+        that is not is taken up again when its claim runs out."""
+        self._stop.set()
+        self.wake()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads.clear()
+
+    def wake(self) -> None:
+        """A job was submitted: a waiting worker looks now rather than at its next poll."""
+        with self._wake:
+            self._wake.notify()
+
+    def _loop(self, worker: str) -> None:
+        jobs = self.service.jobs
+        while not self._stop.is_set():
+            try:
+                job = jobs.claim(worker)
+            except Exception:  # noqa: BLE001 - the database is away for a moment: try again
+                log.exception("could not claim a job")
+                job = None
+            if job is None:
+                with self._wake:
+                    self._wake.wait(self.poll)
+                continue
+            self.run(job)
+
+    def run(self, job: Job) -> None:
+        jobs = self.service.jobs
+        with self._running_lock:
+            self._running[job.id] = job
+        try:
+            result = self.service.run_job(job)
+            jobs.finish(job, result.to_dict())
+        except InputError as exc:  # this input cannot be scanned: no retry
+            failed = ScanResult(source=job.name, error=ScanError.of(exc))
+            jobs.finish(job, failed.to_dict(), error=failed.error.to_dict())
+        except TamisError as exc:
+            log.warning("job %s, try %d: %s", job.id, job.attempts, exc.message)
+            jobs.retry(job, ScanError.of(exc).to_dict())
+        except Exception as exc:  # noqa: BLE001 - a fault in tamis: retried, then failed, never lost
+            log.exception("job %s, try %d failed", job.id, job.attempts)
+            jobs.retry(job, {"code": "internal_error", "message": f"the scan failed: {type(exc).__name__}"})
+        finally:
+            with self._running_lock:
+                self._running.pop(job.id, None)
+            if job.webhook_url:
+                self.service.webhooks.wake()  # its outcome is queued: send it now
+
+    def _keep_claims(self) -> None:
+        every = max(0.05, self.service.jobs.lease.total_seconds() / 3)
+        while not self._stop.wait(every):
+            with self._running_lock:
+                running = list(self._running.values())
+            for job in running:
+                try:
+                    self.service.jobs.renew(job)
+                except Exception:  # noqa: BLE001
+                    log.exception("could not renew the claim of job %s", job.id)

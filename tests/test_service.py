@@ -1,0 +1,291 @@
+"""The HTTP service, through its ASGI app, on SQLite and on a real PostgreSQL server:
+scans now and as jobs, errors in one shape, keys and scopes, OpenAI's moderation shape."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import ROOT, SAMPLES
+from tamis.config import load_settings
+from tamis.results import ScanResult
+from tamis.service import Service, create_app
+
+VIDEO = ROOT / "samples" / "video" / "holiday_clip.mkv"
+
+
+def make_service(tmp_path, database_url, **settings) -> Service:
+    s = load_settings(env={"TAMIS_HOME": str(tmp_path / "home")}, **{"database_url": database_url,
+                                                                      "job_workers": 1, **settings})
+    return Service(s)
+
+
+@pytest.fixture
+def service(tmp_path, database_url):
+    svc = make_service(tmp_path, database_url)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def client(service):
+    with TestClient(create_app(service)) as c:
+        yield c
+
+
+def wait_job(client, job_id, headers=None, timeout=60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers or {}).json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job['status']}")
+
+
+def test_scan_text_image_and_document_now(client):
+    r = client.post("/v1/scan", json={"text": "I will kill you."})
+    assert r.status_code == 200 and r.json()["decision"]["action"] == "block"
+    assert r.headers["x-request-id"]
+    photo = (SAMPLES / "cat.jpg").read_bytes()
+    raw = client.post("/v1/scan?name=cat.jpg", content=photo, headers={"content-type": "image/jpeg"}).json()
+    form = client.post("/v1/scan", files={"file": ("cat.jpg", photo, "image/jpeg")}).json()
+    b64 = client.post("/v1/scan", json={"data": base64.b64encode(photo).decode(), "name": "cat.jpg"}).json()
+    for result in (raw, form, b64):
+        assert result["kind"] == "image" and result["source"] == "cat.jpg" and result["width"] > 0
+    strip = [{k: v for k, v in x.items() if k != "timings_ms"} for x in (raw, form, b64)]
+    assert strip[0] == strip[1] == strip[2]  # the same bytes, the same result, however sent
+    pdf = (ROOT / "samples" / "documents" / "meeting_notes.pdf").read_bytes()
+    doc = client.post("/v1/scan", files={"file": ("notes.pdf", pdf)}).json()
+    assert doc["kind"] == "document" and doc["document"]["parts"]
+    assert ScanResult.from_dict(doc).to_dict() == doc  # what the service sends round-trips
+
+
+def test_options_per_call(client):
+    text = "I will kill you. Call me at +1 202 555 0143"
+    every = client.post("/v1/scan", json={"text": text}).json()
+    some = client.post("/v1/scan", json={"text": text, "labels": ["pii"]}).json()
+    assert {f["label"] for f in every["findings"]} > {f["label"] for f in some["findings"]}
+    assert all(f["label"].startswith("pii") for f in some["findings"])
+    r = client.post("/v1/scan", json={"text": text, "profile": "no-such-profile"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "policy_error"
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"json": {"text": "hi", "data": "aGk="}}, 422, "invalid_request"),
+    ({"json": {"data": "not base64!"}}, 422, "invalid_request"),
+    ({"json": {"text": "hi", "colour": "red"}}, 422, "invalid_request"),
+    ({"content": b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "headers": {"content-type": "image/png"}}, 422, "corrupt_input"),
+    ({"content": b"", "headers": {"content-type": "image/png"}}, 422, "empty_input"),
+    ({"json": {"text": "hi", "labels": ["ethnicity"]}}, 400, "prohibited_attribute"),
+    ({"json": {"text": "hi", "labels": ["nonsense"]}}, 400, "unknown_label"),
+    ({"data": {"a": "b"}}, 422, "invalid_request"),
+])
+def test_errors_have_one_shape(client, body, status, code):
+    r = client.post("/v1/scan", **body)
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"} and r.json()["error"]["code"] == code and r.json()["error"]["message"]
+
+
+def test_unknown_route_and_method(client):
+    assert client.get("/v1/nothing").json()["error"]["code"] == "not_found"
+    assert client.get("/v1/scan").status_code == 405
+
+
+def test_size_limits_while_streaming(tmp_path, database_url):
+    svc = make_service(tmp_path, database_url, max_bytes=10_000, max_upload_bytes=20_000)
+    with TestClient(create_app(svc)) as c:
+        big = b"x" * 30_000
+        r = c.post("/v1/scan", content=big, headers={"content-type": "application/octet-stream"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+        def chunks():  # no Content-Length: counted as it arrives
+            for _ in range(30):
+                yield b"y" * 1000
+
+        r = c.post("/v1/jobs", content=chunks(), headers={"content-type": "application/octet-stream"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    svc.stop()
+
+
+def test_text_batches(client):
+    r = client.post("/v1/scan/texts", json={"texts": ["hello there", {"id": "m2", "text": "I will kill you."}, ""]})
+    results = r.json()["results"]
+    assert [x["source"] for x in results] == ["<text 0>", "m2", "<text 2>"]
+    assert results[0]["decision"]["action"] == "allow" and results[1]["decision"]["action"] == "block"
+    assert results[2]["error"]["code"] == "empty_input"  # one bad text, the others scanned
+    r = client.post("/v1/scan/texts", json={"texts": ["x"] * 300})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+def test_jobs_run_and_report(client):
+    text = client.post("/v1/jobs", json={"text": "I will kill you."})
+    assert text.status_code == 202 and text.json()["status"] == "queued"
+    assert text.headers["location"] == f"/v1/jobs/{text.json()['id']}"
+    photo = client.post("/v1/jobs", files={"file": ("cat.jpg", (SAMPLES / "cat.jpg").read_bytes())})
+    broken = client.post("/v1/jobs?name=broken.png", content=b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+                         headers={"content-type": "image/png"})
+    done = wait_job(client, text.json()["id"])
+    assert done["status"] == "done" and done["result"]["decision"]["action"] == "block" and done["attempts"] == 1
+    assert wait_job(client, photo.json()["id"])["result"]["kind"] == "image"
+    failed = wait_job(client, broken.json()["id"])
+    assert failed["status"] == "failed" and failed["error"]["code"] == "corrupt_input" and failed["attempts"] == 1
+    result = client.get(f"/v1/jobs/{text.json()['id']}/result").json()
+    assert ScanResult.from_dict(result).decision.action == "block"
+    listed = client.get("/v1/jobs", params={"limit": 2}).json()
+    assert [j["id"] for j in listed["jobs"]] == [broken.json()["id"], photo.json()["id"]] and listed["next"]
+    rest = client.get("/v1/jobs", params={"limit": 2, "before": listed["next"]}).json()
+    assert [j["id"] for j in rest["jobs"]] == [text.json()["id"]]
+    again = client.post(f"/v1/jobs/{text.json()['id']}/cancel")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_cancellable"
+    assert client.get("/v1/jobs/nope").json()["error"]["code"] == "job_not_found"
+
+
+@pytest.mark.skipif(not VIDEO.exists(), reason="no sample video")
+def test_a_video_is_a_job(client):
+    pytest.importorskip("av")
+    data = VIDEO.read_bytes()
+    now = client.post("/v1/scan", files={"file": ("clip.mkv", data)})
+    assert now.status_code == 422 and now.json()["error"]["code"] == "use_jobs"
+    job = client.post("/v1/jobs", files={"file": ("clip.mkv", data)}).json()
+    done = wait_job(client, job["id"], timeout=300)
+    assert done["status"] == "done" and done["result"]["kind"] == "video" and done["result"]["video"]["segments"]
+
+
+def test_idempotent_submission(client):
+    first = client.post("/v1/jobs", json={"text": "hello"}, headers={"Idempotency-Key": "order-1"})
+    second = client.post("/v1/jobs", json={"text": "hello"}, headers={"Idempotency-Key": "order-1"})
+    assert first.status_code == 202 and second.status_code == 200 and first.json()["id"] == second.json()["id"]
+    other = client.post("/v1/jobs", json={"text": "bye"}, headers={"Idempotency-Key": "order-1"})
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_a_full_queue_says_when_to_come_back(tmp_path, database_url):
+    svc = make_service(tmp_path, database_url, max_queued_jobs=2, job_workers=0)
+    with TestClient(create_app(svc)) as c:
+        assert all(c.post("/v1/jobs", json={"text": f"t{i}"}).status_code == 202 for i in range(2))
+        r = c.post("/v1/jobs", json={"text": "one more"})
+        assert r.status_code == 429 and r.json()["error"]["code"] == "queue_full" and int(r.headers["retry-after"]) > 0
+    svc.stop()
+
+
+def test_keys_scopes_owners_and_rate_limits(service, client):
+    assert client.post("/v1/scan", json={"text": "hi"}).status_code == 200  # no key exists: open
+    _, scan_key = service.keys.create("platform", ["scan"], rate_limit=3)
+    _, other_key = service.keys.create("other", ["scan"])
+    _, review_key = service.keys.create("moderators", ["review"])
+    service._auth_checked = (0.0, False)  # see the new keys now, not in a second
+    r = client.post("/v1/scan", json={"text": "hi"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized" and r.headers["www-authenticate"]
+    bad = client.post("/v1/scan", json={"text": "hi"}, headers={"Authorization": "Bearer tamis_wrong"})
+    assert bad.status_code == 401
+    forbidden = client.post("/v1/scan", json={"text": "hi"}, headers={"Authorization": f"Bearer {review_key}"})
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"
+    mine = {"Authorization": f"Bearer {scan_key}"}
+    job = client.post("/v1/jobs", json={"text": "hi"}, headers=mine).json()
+    assert client.get(f"/v1/jobs/{job['id']}", headers=mine).status_code == 200
+    theirs = client.get(f"/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {other_key}"})
+    assert theirs.status_code == 404  # another key's jobs are not seen
+    codes = [client.post("/v1/scan", json={"text": "hi"}, headers=mine).status_code for _ in range(3)]
+    assert codes[-1] == 429  # 3 a minute: the job and one scan used two
+    assert int(client.post("/v1/scan", json={"text": "hi"}, headers=mine).headers["retry-after"]) >= 1
+    assert client.get("/healthz").status_code == 200  # operations stay open
+
+
+def test_moderations_shape(client):
+    r = client.post("/v1/moderations", json={"input": ["I will kill you.", "What a lovely day"]})
+    body = r.json()
+    assert r.status_code == 200 and body["id"].startswith("modr-") and len(body["results"]) == 2
+    threat, calm = body["results"]
+    assert threat["flagged"] and threat["categories"]["violence"] and not calm["flagged"]
+    assert len(threat["categories"]) == len(threat["category_scores"]) == 13
+    assert threat["category_applied_input_types"]["violence"] == ["text"]
+    photo = base64.b64encode((SAMPLES / "cat.jpg").read_bytes()).decode()
+    mixed = client.post("/v1/moderations", json={"input": [
+        {"type": "text", "text": "look at my cat"},
+        {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{photo}"}}]}).json()
+    assert len(mixed["results"]) == 1  # parts of one input: one result
+    types = mixed["results"][0]["category_applied_input_types"]
+    assert types["sexual"] == ["image", "text"] and types["hate"] == ["text"]
+    fetch = client.post("/v1/moderations", json={"input": [
+        {"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest/meta-data"}}]})
+    assert fetch.status_code == 422 and fetch.json()["error"]["code"] == "url_not_allowed"
+
+
+def test_operations(client):
+    assert client.get("/readyz").json()["checks"] == {"models": True, "database": True}
+    client.post("/v1/scan", json={"text": "hello"})
+    metrics = client.get("/metrics").text
+    assert 'tamis_http_requests_total{method="POST",route="/v1/scan",status="200"}' in metrics
+    assert 'tamis_jobs{status="queued"}' in metrics and "tamis_detector_seconds_bucket" in metrics
+    doc = client.get("/openapi.json").json()
+    assert {"/v1/scan", "/v1/scan/texts", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/moderations"} <= set(doc["paths"])
+    assert "ScanResult" in doc["components"]["schemas"]
+    assert client.get("/docs").status_code == 200
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records each POST, answers the statuses given in turn."""
+
+    def __init__(self, statuses=(200,)) -> None:
+        import http.server
+        import threading
+
+        self.calls: list[tuple[dict, bytes]] = []
+        self.statuses = list(statuses)
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the standard library's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.calls.append((dict(self.headers), body))
+                self.send_response(outer.statuses.pop(0) if len(outer.statuses) > 1 else outer.statuses[0])
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_webhooks_are_signed_retried_and_visible(tmp_path, database_url):
+    import hashlib
+    import hmac
+    import json
+
+    receiver = Receiver(statuses=(500, 200))
+    svc = make_service(tmp_path, database_url, webhook_hosts=receiver.host, webhook_backoff_seconds=0.2)
+    try:
+        with TestClient(create_app(svc)) as c:
+            url = f"http://{receiver.host}/hooks/tamis"
+            refused = c.post("/v1/jobs", json={"text": "hi", "webhook_url": "http://10.0.0.1/x"})
+            assert refused.status_code == 422 and refused.json()["error"]["code"] == "webhook_not_allowed"
+            now = c.post("/v1/scan", json={"text": "hi", "webhook_url": url})
+            assert now.status_code == 422 and "jobs" in now.json()["error"]["message"]
+            job = c.post("/v1/jobs", json={"text": "I will kill you.", "webhook_url": url}).json()
+            wait_job(c, job["id"])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                tries = c.get(f"/v1/jobs/{job['id']}/deliveries").json()["deliveries"]
+                if tries and tries[0]["status"] == "delivered":
+                    break
+                time.sleep(0.1)
+            assert tries[0]["status"] == "delivered" and tries[0]["attempts"] == 2 and tries[0]["last_status"] == 200
+            assert len(receiver.calls) == 2 and receiver.calls[0][1] == receiver.calls[1][1]  # the same body again
+            headers, body = receiver.calls[-1]
+            expected = hmac.new(svc.deliveries.secret().encode(), body, hashlib.sha256).hexdigest()
+            assert headers["X-Hub-Signature"] == f"sha256={expected}" and headers["X-Tamis-Event"] == "job.done"
+            sent = json.loads(body)
+            assert sent["event"] == "job.done" and sent["job"]["id"] == job["id"]
+            assert sent["job"]["result"]["decision"]["action"] == "block"
+    finally:
+        svc.stop()
+        receiver.close()

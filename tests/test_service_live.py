@@ -1,0 +1,155 @@
+"""The service as users run it: ``tamis serve`` in its own process, real HTTP on 127.0.0.1,
+OpenAI's own client pointed at it, and a server killed with SIGKILL mid-work."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import SAMPLES
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, home, **env) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "TAMIS_HOME": str(home), **{k: str(v) for k, v in env.items()}}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 180.0) -> Server:
+        self.log = open(self.env["TAMIS_HOME"] + f"/server-{time.time_ns()}.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "tamis.cli.main", "serve", "--port", str(self.port)],
+                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the server exited with {self.proc.returncode}"
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the server did not become ready")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    s = Server(home).start()
+    yield s
+    s.stop()
+
+
+def test_openai_client_against_tamis(server):
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="not-needed-without-keys", max_retries=0,
+                           _strict_response_validation=True)  # a response of the wrong shape fails here
+    one = client.moderations.create(input="I will kill you.")
+    assert one.results[0].flagged and one.results[0].categories.violence
+    assert one.results[0].category_scores.violence > 0.5
+    many = client.moderations.create(model="omni-moderation-latest", input=["What a lovely day", "I will kill you."])
+    assert [r.flagged for r in many.results] == [False, True] and many.model == "omni-moderation-latest"
+    photo = base64.b64encode((SAMPLES / "cat.jpg").read_bytes()).decode()
+    image = {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{photo}"}}
+    mixed = client.moderations.create(input=[{"type": "text", "text": "my cat"}, image])
+    assert len(mixed.results) == 1 and mixed.results[0].category_applied_input_types.sexual == ["image", "text"]
+    with pytest.raises(openai.UnprocessableEntityError) as refused:  # the service fetches no URL
+        client.moderations.create(input=[{"type": "image_url", "image_url": {"url": "http://127.0.0.1/x.png"}}])
+    assert refused.value.body["code"] == "url_not_allowed"
+
+
+def test_no_job_lost_when_the_server_is_killed(tmp_path):
+    """kill -9 with jobs queued and running: after a restart every job completes, none twice."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"TAMIS_JOB_LEASE_SECONDS": 2, "TAMIS_JOB_WORKERS": 2}
+    words = "the quarterly report covers sales, hiring and the new office in the north; " * 40
+    texts = [f"{i}: {words}" for i in range(100)]
+    first = Server(home, **env).start()
+    ids = []
+    try:
+        for i, text in enumerate(texts):
+            r = httpx.post(first.url + "/v1/jobs", json={"text": text}, headers={"Idempotency-Key": f"doc-{i}"})
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["id"])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            counts = [j["status"] for j in httpx.get(first.url + "/v1/jobs", params={"limit": 500}).json()["jobs"]]
+            if counts.count("done") >= 5:
+                break
+            time.sleep(0.1)
+        first.kill()  # mid-work: some done, some running, the rest queued
+    finally:
+        first.stop()
+    assert 5 <= counts.count("done") < 100 and "running" in counts
+    second = Server(home, **env).start()
+    try:
+        again = [httpx.post(second.url + "/v1/jobs", json={"text": t}, headers={"Idempotency-Key": f"doc-{i}"})
+                 for i, t in enumerate(texts[:10])]
+        assert [r.json()["id"] for r in again] == ids[:10]  # a retried submission is the same job
+        assert all(r.status_code == 200 for r in again)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            jobs = {j["id"]: j for j in httpx.get(second.url + "/v1/jobs", params={"limit": 500}).json()["jobs"]}
+            if all(j["status"] == "done" for j in jobs.values()):
+                break
+            time.sleep(0.25)
+        assert set(jobs) == set(ids) and all(j["status"] == "done" for j in jobs.values()), \
+            {j["status"] for j in jobs.values()}
+        retried = [j for j in jobs.values() if j["attempts"] > 1]
+        assert retried and all(j["attempts"] == 2 for j in retried)  # those running at the kill, once more
+        for job_id, text in zip(ids, texts, strict=True):
+            result = httpx.get(f"{second.url}/v1/jobs/{job_id}/result").json()
+            assert result["size_bytes"] == len(text.encode()) and result["decision"]["action"] == "allow"
+    finally:
+        second.stop()
+
+
+def test_readme_curl_examples_run(server):
+    """The README's curl lines, as written, against a running server."""
+    import json
+    import re
+    import shutil
+
+    from conftest import ROOT
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "tamis serve &" in b)
+    lines = [ln.split("   #")[0].strip() for ln in block.splitlines() if ln.startswith("curl ")]
+    assert len(lines) >= 6
+    for line in lines:
+        cmd = line.replace("localhost:8080", f"127.0.0.1:{server.port}")
+        done = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, timeout=120)
+        assert done.returncode == 0, (line, done.stderr)
+        answer = json.loads(done.stdout)
+        assert "error" not in answer, (line, answer)
