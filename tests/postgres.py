@@ -1,7 +1,8 @@
 """A PostgreSQL server of the tests' own: a fresh cluster in a temporary folder, on
-127.0.0.1 and a free port, stopped at the end. It needs the server's programs (Debian's
-``postgresql`` package, which .ci/run installs); without them the PostgreSQL cases skip,
-unless TAMIS_TEST_POSTGRES=require (as in CI), where they fail instead."""
+127.0.0.1 and a free port, stopped at the end (and killed with the tests if they are).
+It needs the server's programs (Debian's ``postgresql`` package, which .ci/run installs);
+without them the PostgreSQL cases skip, unless TAMIS_TEST_POSTGRES=require (as in CI),
+where they fail instead."""
 
 from __future__ import annotations
 
@@ -35,24 +36,46 @@ def _free_port() -> int:
 
 
 class Cluster:
+    """The server runs in the foreground as this process's child, with a parent-death
+    signal: however the tests end (even killed), it ends with them."""
+
     def __init__(self) -> None:
-        initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
-        if not (initdb and pg_ctl):
-            raise FileNotFoundError("PostgreSQL server programs (initdb, pg_ctl) not found")
-        self.pg_ctl = pg_ctl
+        initdb, postgres = _bin("initdb"), _bin("postgres")
+        if not (initdb and postgres):
+            raise FileNotFoundError("PostgreSQL server programs (initdb, postgres) not found")
         self.root = Path(tempfile.mkdtemp(prefix="tamis-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
-        self.prefix: list[str] = []
+        prefix = ["setpriv", "--pdeathsig", "KILL"]
         if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
             shutil.chown(self.root, "postgres")
             os.chmod(self.root, 0o755)
-            self.prefix = ["runuser", "-u", "postgres", "--"]
-        subprocess.run([*self.prefix, initdb, "-D", str(self.data), "-A", "trust", "-U", "tamis", "-E", "UTF8"],
+            prefix += ["--reuid=postgres", "--regid=postgres", "--init-groups"]
+        subprocess.run([*prefix, initdb, "-D", str(self.data), "-A", "trust", "-U", "tamis", "-E", "UTF8"],
                        check=True, capture_output=True)
-        opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=100"
-        subprocess.run([*self.prefix, pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                        "-w", "start"], check=True, capture_output=True)
+        self.log = open(self.root / "log", "wb")
+        self.proc = subprocess.Popen([*prefix, postgres, "-D", str(self.data), "-h", "127.0.0.1", "-p",
+                                      str(self.port), "-k", str(self.root), "-c", "fsync=off",
+                                      "-c", "max_connections=100"], stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self, seconds: float = 60.0) -> None:
+        import time
+
+        import psycopg
+
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.proc.poll() is not None:
+                raise subprocess.CalledProcessError(self.proc.returncode, "postgres",
+                                                    stderr=(self.root / "log").read_bytes())
+            try:
+                psycopg.connect(self.url(), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://tamis@127.0.0.1:{self.port}/{database}"
@@ -66,8 +89,13 @@ class Cluster:
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run([*self.prefix, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        self.proc.terminate()  # SIGTERM: a smart shutdown
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.log.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -75,7 +103,7 @@ class Cluster:
 def postgres():
     try:
         cluster = Cluster()
-    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+    except (FileNotFoundError, subprocess.CalledProcessError, ImportError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         message = f"no PostgreSQL server to test against: {exc} {detail.decode(errors='replace')[-300:]}"
         if REQUIRED:

@@ -18,8 +18,8 @@ VIDEO = ROOT / "samples" / "video" / "holiday_clip.mkv"
 
 
 def make_service(tmp_path, database_url, **settings) -> Service:
-    s = load_settings(env={"TAMIS_HOME": str(tmp_path / "home")}, **{"database_url": database_url,
-                                                                      "job_workers": 1, **settings})
+    s = load_settings(env={"TAMIS_HOME": str(tmp_path / "home")},
+                      **{"database_url": database_url, "job_workers": 1, "job_processes": False, **settings})
     return Service(s)
 
 
@@ -289,3 +289,26 @@ def test_webhooks_are_signed_retried_and_visible(tmp_path, database_url):
     finally:
         svc.stop()
         receiver.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_job_that_crashes_its_worker_costs_only_itself(tmp_path):
+    """Jobs in worker processes (the default): a crash in a native library fails that job
+    after its tries, the worker is replaced, and the server and the other jobs go on."""
+    import hostile
+
+    svc = make_service(tmp_path, f"sqlite:///{tmp_path / 'tamis.db'}", job_processes=True, job_max_attempts=2,
+                       max_input_seconds=20)
+    svc.workers.engine_options = {"settings": svc.settings, "detectors": [hostile.Misbehaving()]}
+    try:
+        with TestClient(create_app(svc)) as c:
+            crash = c.post("/v1/jobs", json={"text": "CRASH now"}).json()
+            calm = c.post("/v1/jobs", json={"text": "a calm note"}).json()
+            failed = wait_job(c, crash["id"], timeout=200)
+            assert failed["status"] == "failed" and failed["attempts"] == 2
+            assert failed["error"]["code"] == "worker_died" and "SIGSEGV" in failed["error"]["message"]
+            done = wait_job(c, calm["id"], timeout=200)
+            assert done["status"] == "done" and done["result"]["kind"] == "text" and done["attempts"] == 1
+            assert c.get("/healthz").status_code == 200
+    finally:
+        svc.stop()

@@ -160,3 +160,38 @@ def test_an_older_schema_is_upgraded_with_its_data(database_url):
     assert jobs.get("old").status is JobStatus.QUEUED and jobs.get("old").webhook_url is None
     assert "webhook_deliveries" in inspect(upgraded.engine).get_table_names()
     upgraded.close()
+
+
+def test_retention_deletes_what_ended_long_ago(database_url, tmp_path):
+    import os
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tamis.storage import BlobStore
+    from tamis.storage.db import utcnow
+    from tamis.storage.models import JobRow
+
+    db = Database(database_url)
+    jobs, blobs = JobStore(db), BlobStore(tmp_path / "uploads")
+    shared, _ = blobs.put_bytes(b"the same upload twice")
+    alone, _ = blobs.put_bytes(b"an upload of one old job")
+    old_done, _ = jobs.submit("old", blob=alone)
+    old_shared, _ = jobs.submit("old shared", blob=shared)
+    for _ in range(2):
+        claimed = jobs.claim("w")
+        jobs.finish(claimed, {"source": claimed.name})
+    live, _ = jobs.submit("still queued", blob=shared)
+    recent, _ = jobs.submit("recent", text="x")
+    jobs.finish(jobs.claim("w"), {"source": "still queued"})  # ended now: kept
+    with db.session() as s:
+        s.execute(update(JobRow).where(JobRow.id.in_([old_done.id, old_shared.id]))
+                  .values(finished_at=utcnow() - timedelta(days=40)))
+    for sha in (shared, alone):
+        os.utime(blobs.path(sha), (0, 0))  # stored long ago
+    freed = jobs.purge(utcnow() - timedelta(days=30))
+    assert freed == {alone}  # the shared upload is still needed by a live job
+    assert jobs.get(old_done.id) is None and jobs.get(old_shared.id) is None
+    assert jobs.get(live.id) is not None and jobs.get(recent.id) is not None
+    assert blobs.delete(alone, older_than=1) and blobs.path(shared).exists()
+    db.close()

@@ -100,8 +100,12 @@ class Settings:
     database_url: str | None = None
     #: Largest request body the service reads (an upload for a job: a video, a big document).
     max_upload_bytes: int = 1024**3
-    #: Threads that run the service's jobs.
+    #: Threads that run the service's jobs...
     job_workers: int = 2
+    #: ...each scanning in a worker process of its own, under the time and memory budget
+    #: (max_input_seconds, max_input_memory_mb): an input that crashes a decoder costs its
+    #: worker, not the server. Off: the jobs are scanned in the server's threads.
+    job_processes: bool = True
     #: Jobs queued or running at most; past it a new job is refused with 429 (queue_full).
     max_queued_jobs: int = 1000
     #: Tries of a job whose worker died (or failed unexpectedly) before it is marked failed.
@@ -120,6 +124,8 @@ class Settings:
     webhook_backoff_seconds: float = 10.0
     #: Key of the HMAC-SHA256 signature of deliveries; empty: one made once and kept in the database.
     webhook_secret: str | None = None
+    #: Days a finished job (its result, its upload, its deliveries) is kept; 0 keeps them.
+    retention_days: float = 30.0
 
     @property
     def config_file(self) -> Path:

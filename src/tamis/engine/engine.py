@@ -222,6 +222,12 @@ class Engine:
         result.raise_error()
         return next(self._per_call([result], policy, labels))
 
+    def decide(self, result: ScanResult, *, policy: Policy | None = None,
+               labels: Iterable[str] | None = None) -> ScanResult:
+        """A result made elsewhere (a worker process, the store) as :meth:`scan` under
+        ``policy`` and ``labels`` would give it; no model runs."""
+        return next(self._per_call([result], policy, labels))
+
     def _per_call(self, results: Iterable[ScanResult], policy: Policy | None,
                   labels: Iterable[str] | None) -> Iterator[ScanResult]:
         """Results as a scan under ``policy`` and reporting only ``labels`` would give:

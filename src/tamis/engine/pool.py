@@ -31,6 +31,8 @@ log = logging.getLogger("tamis")
 
 #: How often the supervisor looks at the workers' memory, in seconds.
 _POLL = 0.25
+#: Seconds a worker process may take to load its models and say it is ready.
+START_SECONDS = 300.0
 
 
 class WorkerDiedError(TamisError):
@@ -64,19 +66,25 @@ def _worker(conn, options: dict[str, Any], memory_bytes: int) -> None:
         if memory_bytes:  # again for each input: address space reserved before it does not count
             _limit_address_space(memory_bytes)
         index, kind, payload, keep = task
+
+        def announce(seconds: float, i=index) -> None:
+            conn.send(("duration", i, seconds))
+
         if kind == "texts":
             results = list(engine.scan_texts(payload, batch_size=len(payload) or 1))
+        elif kind == "named":  # (path, the name to show for it)
+            results = _scan_source(engine, payload[0], keep, announce, name=payload[1])
         else:
-            results = _scan_source(engine, payload, keep, lambda seconds, i=index: conn.send(("duration", i, seconds)))
+            results = _scan_source(engine, payload, keep, announce)
         conn.send(("done", index, results))
 
 
-def _scan_source(engine, source, keep: bool, announce) -> list[ScanResult]:
+def _scan_source(engine, source, keep: bool, announce, name: str | None = None) -> list[ScanResult]:
     """Open, tell the supervisor a video's duration (its deadline grows with it), scan."""
     try:
-        content = engine.open(source)
+        content = engine.open(source, name)
     except TamisError as exc:
-        return [engine.error_result(source, exc)]
+        return [engine.error_result(name or source, exc)]
     if content.kind == "video" and getattr(content, "duration", None):
         announce(content.duration)
     return list(engine.scan_many([content], batch_size=1, keep_content=keep))
@@ -115,6 +123,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.ready = False
+        self.started = time.monotonic()
         self.task: tuple | None = None
         self.deadline = float("inf")
         self.base_rss = 0
@@ -174,7 +183,8 @@ class WorkerPool:
         return _Worker(self.ctx, self.options, self.max_memory)
 
     def map(self, tasks: Iterable[tuple[str, Any, bool]], describe) -> Iterator[list[ScanResult]]:
-        """Run ``tasks`` ((kind, payload, keep_content) with kind "source" or "texts") and
+        """Run ``tasks`` ((kind, payload, keep_content) with kind "source", "named" (a
+        (path, name) pair) or "texts") and
         yield each one's results, in order. ``describe(task, error)`` makes the results of a
         task whose worker failed. At most two tasks per worker wait, so input is read as
         it is scanned."""
@@ -258,6 +268,10 @@ class WorkerPool:
                 continue  # its answer has come: read at the next step, not thrown away
             if not w.proc.is_alive():
                 error = WorkerDiedError(self._died_message(w))
+            elif not w.ready and now - w.started > START_SECONDS:  # never hang on a worker that never came up
+                w.kill()
+                raise TamisError(f"a worker process did not start within {START_SECONDS:.0f} s "
+                                 "(its models did not load); run the scan with --workers 1 to see why")
             elif w.task is not None and now > w.deadline:
                 error = InputTimeoutError(f"took longer than its time budget of {self.max_seconds:,.0f} s "
                                           "(max_input_seconds); the worker was replaced")
@@ -310,8 +324,11 @@ class WorkerPool:
             done[parent] = [r for p in self.splits.pop(parent) for r in p]
 
 
-def _describe(task: tuple[str, Any], error: TamisError) -> list[ScanResult]:
+def describe_failure(task: tuple[str, Any], error: TamisError) -> list[ScanResult]:
+    """The results of a task whose worker failed (died, ran out of time or memory)."""
     kind, payload = task
+    if kind == "named":
+        payload = payload[1]
     if kind == "texts":
         names = [p[0] if isinstance(p, tuple) else f"<text {i}>" for i, p in enumerate(payload)]
         return [ScanResult(source=printable(str(n)), kind="text", error=_named(error, n)) for n in names]
@@ -333,7 +350,7 @@ def scan_parallel(sources: Iterable[Source], workers: int, keep_content: bool = 
     """
     budget = _budget(engine_options, max_input_seconds, max_input_memory)
     with WorkerPool(workers, engine_options, **budget) as pool:
-        for results in pool.map((("source", _sendable(s), keep_content) for s in sources), _describe):
+        for results in pool.map((("source", _sendable(s), keep_content) for s in sources), describe_failure):
             yield from results
 
 
@@ -355,7 +372,7 @@ def scan_texts_parallel(texts: Iterable, workers: int, chunk: int = 256, *,
     it = (t if isinstance(t, tuple) else (f"<text {i}>", t) for i, t in enumerate(texts))
     batches = iter(lambda: list(itertools.islice(it, chunk)), [])
     with WorkerPool(workers, engine_options, **budget) as pool:
-        for results in pool.map((("texts", b, False) for b in batches), _describe):
+        for results in pool.map((("texts", b, False) for b in batches), describe_failure):
             yield from results
 
 

@@ -12,6 +12,7 @@ detectors run at once.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,14 @@ def _frozen(value: Any) -> Any:
 
 
 class Runtime:
+    #: Configurations kept per detector class. An engine holds its own detectors, so
+    #: forgetting one here frees nothing in use; it bounds what a process that builds engines
+    #: for many data folders (a test suite, a multi-tenant host) keeps of those no longer used.
+    KEEP_PER_CLASS = 2
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._detectors: dict[tuple, Detector] = {}
+        self._detectors: OrderedDict[tuple, Detector] = OrderedDict()
 
     def detectors(self, settings, face_attributes: Iterable[str] | None = None) -> list[Detector]:
         """The detectors for these settings: the same instances for the same configuration."""
@@ -47,6 +53,11 @@ class Runtime:
                     for old in [k for k in self._detectors if k[:2] == key[:2]]:
                         del self._detectors[old]
                     det = self._detectors[key] = fresh
+                    same_class = [k for k in self._detectors if k[0] is cls]
+                    for old in same_class[:-self.KEEP_PER_CLASS]:  # least recently used first
+                        del self._detectors[old]
+                else:
+                    self._detectors.move_to_end(key)
                 out.append(det)
         return out
 

@@ -13,7 +13,7 @@ from tamis.results import json_schema
 from tamis.service import errors
 from tamis.service.auth import RateLimiter
 from tamis.service.middleware import AccessLog, BodyLimit
-from tamis.service.routes import jobs, moderations, ops, scan
+from tamis.service.routes import banks, dropin, jobs, moderations, ops, scan
 from tamis.service.state import Service
 
 DESCRIPTION = """Self-hosted content safety: images, text, documents and video in; labels with
@@ -55,7 +55,7 @@ def create_app(service: Service | None = None) -> FastAPI:
     app.state.service = service
     app.state.limiter = RateLimiter()
     errors.install(app)
-    for router in (scan.router, jobs.router, moderations.router, ops.router):
+    for router in (scan.router, jobs.router, moderations.router, ops.router, banks.router, dropin.router):
         app.include_router(router)
 
     def limit_for(path: str) -> int:

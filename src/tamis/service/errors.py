@@ -17,7 +17,7 @@ log = logging.getLogger("tamis.service")
 #: HTTP status per error code; an input error not named here is 422, anything else 400.
 STATUS = {
     "unauthorized": 401, "forbidden": 403, "not_found": 404, "job_not_found": 404,
-    "method_not_allowed": 405, "idempotency_conflict": 409, "not_cancellable": 409,
+    "method_not_allowed": 405, "idempotency_conflict": 409, "not_cancellable": 409, "bank_exists": 409,
     "too_large": 413, "unsupported_format": 415, "unsupported_media": 415,
     "rate_limited": 429, "queue_full": 429, "internal_error": 500, "not_ready": 503,
     "model_error": 503, "model_unavailable": 503, "model_integrity": 503, "config_error": 500,

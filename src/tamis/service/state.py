@@ -25,6 +25,11 @@ class Service:
         self.jobs = JobStore(self.db, s.job_max_attempts, s.job_lease_seconds, s.max_queued_jobs)
         self.keys = KeyStore(self.db)
         self.blobs = BlobStore(s.uploads_dir)
+        from tamis.banks import SQLiteBankStore
+
+        #: Opened (made if need be) before the engine: its bank detector, here and in the job
+        #: worker processes, then reads it from the start, banks made later included.
+        self.bank_store = SQLiteBankStore(s.banks_db)
         self.deliveries = DeliveryStore(self.db, s.webhook_max_attempts, s.webhook_backoff_seconds,
                                         secret=s.webhook_secret)
         self.engine = Engine(s)
@@ -33,11 +38,13 @@ class Service:
         self._policy_lock = threading.Lock()
         self._auth_checked = (0.0, False)
         self.ready = False
+        from tamis.service.janitor import Janitor
         from tamis.service.webhooks import WebhookSender
         from tamis.service.workers import JobWorkers
 
         self.workers = JobWorkers(self, s.job_workers if workers is None else workers)
         self.webhooks = WebhookSender(self.deliveries)
+        self.janitor = Janitor(self)
 
     # -- life -------------------------------------------------------------------------
 
@@ -47,11 +54,13 @@ class Service:
         self.ready = True
         self.workers.start()
         self.webhooks.start()
+        self.janitor.start()
 
     def stop(self) -> None:
         self.ready = False
         self.workers.stop()
         self.webhooks.stop()
+        self.janitor.stop()
         self.engine.close()
         self.db.close()
 

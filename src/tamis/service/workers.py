@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 
+from tamis.engine.pool import WorkerDiedError
 from tamis.errors import InputError, TamisError
 from tamis.results import ScanError, ScanResult
 from tamis.storage import Job
@@ -22,6 +23,9 @@ class JobWorkers:
     def __init__(self, service, count: int, poll_seconds: float = 0.5) -> None:
         self.service = service
         self.count = count
+        #: For worker processes (setting job_processes): the Engine's keyword arguments there.
+        self.engine_options: dict = {"settings": service.settings}
+        self._pools: list = []
         self.poll = poll_seconds
         self.name = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
@@ -49,14 +53,30 @@ class JobWorkers:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        for pool in self._pools:
+            pool.close()
+        self._pools.clear()
 
     def wake(self) -> None:
         """A job was submitted: a waiting worker looks now rather than at its next poll."""
         with self._wake:
             self._wake.notify()
 
+    def _pool(self):
+        """A worker process of this thread's own, or None when jobs run in the server's threads."""
+        s = self.service.settings
+        if not s.job_processes:
+            return None
+        from tamis.engine.pool import WorkerPool
+
+        pool = WorkerPool(1, self.engine_options, max_input_seconds=s.max_input_seconds,
+                          max_input_memory=s.max_input_memory_mb << 20).__enter__()
+        self._pools.append(pool)
+        return pool
+
     def _loop(self, worker: str) -> None:
         jobs = self.service.jobs
+        pool = self._pool()
         while not self._stop.is_set():
             try:
                 job = jobs.claim(worker)
@@ -67,14 +87,33 @@ class JobWorkers:
                 with self._wake:
                     self._wake.wait(self.poll)
                 continue
-            self.run(job)
+            self.run(job, pool)
 
-    def run(self, job: Job) -> None:
+    def scan_apart(self, pool, job: Job) -> ScanResult:
+        """A job scanned in the worker process, then decided under the job's options here."""
+        from tamis.engine.pool import describe_failure
+
+        if job.text is not None:
+            task = ("texts", [(job.name, job.text)], False)
+        else:
+            task = ("named", (str(self.service.blobs.path(job.blob)), job.name), False)
+        [result] = next(pool.map([task], describe_failure))
+        if result.error is not None:
+            if result.error.code == WorkerDiedError.code:  # crashed: tried again, up to the limit
+                raise WorkerDiedError(result.error.message)
+            raise result.error.exception()
+        opts = job.options
+        result = self.service.engine.decide(result, policy=self.service.policy(opts.get("profile")),
+                                            labels=opts.get("labels") or None)
+        self.service.metrics.observe_result(result)
+        return result
+
+    def run(self, job: Job, pool=None) -> None:
         jobs = self.service.jobs
         with self._running_lock:
             self._running[job.id] = job
         try:
-            result = self.service.run_job(job)
+            result = self.scan_apart(pool, job) if pool is not None else self.service.run_job(job)
             jobs.finish(job, result.to_dict())
         except InputError as exc:  # this input cannot be scanned: no retry
             failed = ScanResult(source=job.name, error=ScanError.of(exc))

@@ -49,5 +49,14 @@ class BlobStore:
 
         return self.put(io.BytesIO(data))
 
-    def delete(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+    def delete(self, sha256: str, older_than: float | None = None) -> bool:
+        """Remove an upload; with ``older_than`` (a time stamp), only if it was stored
+        before then (the same bytes uploaded again a moment ago are a new file, kept)."""
+        path = self.path(sha256)
+        try:
+            if older_than is not None and path.stat().st_mtime >= older_than:
+                return False
+            path.unlink()
+            return True
+        except FileNotFoundError:
+            return False

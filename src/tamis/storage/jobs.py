@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tamis.errors import TamisError
 from tamis.storage.db import Database, stamp, utcnow
-from tamis.storage.models import JobRow
+from tamis.storage.models import DeliveryRow, JobRow
 from tamis.storage.webhooks import add_delivery
 
 
@@ -248,6 +248,24 @@ class JobStore:
                                   finished_at=utcnow())).rowcount == 1:
                 self._ended(s, job_id)
         return self.get(job_id, owner)
+
+    def purge(self, before: datetime) -> set[str]:
+        """Delete the jobs that ended before ``before`` (and their webhook deliveries);
+        returns the uploads no job needs any more."""
+        final = [st.value for st in FINAL]
+        with self.db.session() as s:
+            old = s.execute(select(JobRow.id, JobRow.blob).where(
+                JobRow.status.in_(final), JobRow.finished_at < before)).all()
+            ids = [i for i, _ in old]
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                s.execute(delete(DeliveryRow).where(DeliveryRow.job_id.in_(part)))
+                s.execute(delete(JobRow).where(JobRow.id.in_(part)))
+            blobs = {b for _, b in old if b}
+            if blobs:
+                kept = set(s.scalars(select(JobRow.blob).where(JobRow.blob.in_(blobs))))
+                blobs -= kept
+        return blobs
 
     @staticmethod
     def _ended(s, job_id: str) -> None:
