@@ -312,3 +312,23 @@ def test_a_job_that_crashes_its_worker_costs_only_itself(tmp_path):
             assert c.get("/healthz").status_code == 200
     finally:
         svc.stop()
+
+
+def test_texts_of_concurrent_requests_are_scanned_together(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    svc = make_service(tmp_path, f"sqlite:///{tmp_path / 'tamis.db'}", batch_max_wait_ms=300, batch_max_texts=64)
+    try:
+        with TestClient(create_app(svc)) as c:
+            texts = [f"message number {i}: see you at five" for i in range(24)] + ["I will kill you."]
+            with ThreadPoolExecutor(25) as pool:
+                answers = list(pool.map(lambda t: c.post("/v1/scan", json={"text": t}).json(), texts))
+            assert [a["decision"]["action"] for a in answers] == ["allow"] * 24 + ["block"]
+            strict = c.post("/v1/scan", json={"text": "I will kill you.", "labels": ["pii"]}).json()
+            assert strict["findings"] == [] and strict["decision"]["action"] == "allow"  # labels per request
+            metrics = c.get("/metrics").text
+            batches = float(next(ln.split()[-1] for ln in metrics.splitlines()
+                                 if ln.startswith("tamis_text_batch_size_count")))
+            assert batches < 13  # 26 requests, far fewer model batches
+    finally:
+        svc.stop()

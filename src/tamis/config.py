@@ -115,6 +115,10 @@ class Settings:
     job_lease_seconds: float = 30.0
     #: Texts at most in one request to /v1/scan/texts or /v1/moderations.
     max_batch_texts: int = 256
+    #: Texts of concurrent requests scanned as one batch: at most this many...
+    batch_max_texts: int = 64
+    #: ...gathered for at most this many milliseconds (0: each request alone).
+    batch_max_wait_ms: float = 5.0
     #: Hosts (``host`` or ``host:port``) a job's webhook may call; none by default: the
     #: service contacts no host its operator did not name.
     webhook_hosts: tuple[str, ...] = ()

@@ -41,6 +41,8 @@ class Metrics:
                                   ["step"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.decisions = Counter("tamis_decisions", "Inputs scanned, by decision", ["action"],
                                  registry=self.registry)
+        self.text_batch = Histogram("tamis_text_batch_size", "Texts scanned together from concurrent requests",
+                                    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
         self.registry.register(_JobCollector(jobs))
 
     def observe_result(self, result: ScanResult) -> None:

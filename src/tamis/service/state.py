@@ -38,6 +38,7 @@ class Service:
         self._policy_lock = threading.Lock()
         self._auth_checked = (0.0, False)
         self.ready = False
+        from tamis.service.batcher import TextBatcher
         from tamis.service.janitor import Janitor
         from tamis.service.webhooks import WebhookSender
         from tamis.service.workers import JobWorkers
@@ -45,6 +46,7 @@ class Service:
         self.workers = JobWorkers(self, s.job_workers if workers is None else workers)
         self.webhooks = WebhookSender(self.deliveries)
         self.janitor = Janitor(self)
+        self.batcher = TextBatcher(self, s.batch_max_texts, s.batch_max_wait_ms)
 
     # -- life -------------------------------------------------------------------------
 
@@ -52,12 +54,15 @@ class Service:
         """Load every model (so the first request does not pay for it), then take jobs."""
         self.engine.load()
         self.ready = True
+        if self.settings.batch_max_wait_ms > 0:
+            self.batcher.start()
         self.workers.start()
         self.webhooks.start()
         self.janitor.start()
 
     def stop(self) -> None:
         self.ready = False
+        self.batcher.stop()
         self.workers.stop()
         self.webhooks.stop()
         self.janitor.stop()
@@ -105,6 +110,13 @@ class Service:
         result = self.engine.scan(content, policy=self.policy(profile), labels=labels or None)
         self.metrics.observe_result(result)
         return result
+
+    async def scan_texts_batched(self, items: list[tuple[str, str]], profile: str | None = None,
+                                 labels: Iterable[str] | None = None) -> list[ScanResult]:
+        """Like :meth:`scan_texts`, with the texts of other requests arriving at the same time."""
+        import asyncio
+
+        return await asyncio.wrap_future(self.batcher.submit(items, profile, labels))
 
     def scan_texts(self, items: list[tuple[str, str]], profile: str | None = None,
                    labels: Iterable[str] | None = None) -> list[ScanResult]:

@@ -129,10 +129,12 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
                            f"{service.settings.max_batch_texts}")
     profile = who.profile
 
+    if all(isinstance(x, str) for x in inputs):  # one result per string, batched with other requests
+        results = await service.scan_texts_batched([(f"<input {i}>", t) for i, t in enumerate(inputs)], profile)
+        return JSONResponse({"id": f"modr-{uuid.uuid4().hex}", "model": body.model or MODEL,
+                             "results": [moderation([r]) for r in results]})
+
     def work() -> list[dict]:
-        if all(isinstance(x, str) for x in inputs):  # one result per string, scanned as a batch
-            results = service.scan_texts([(f"<input {i}>", t) for i, t in enumerate(inputs)], profile)
-            return [moderation([r]) for r in results]
         parts = []
         for i, part in enumerate(inputs):
             if isinstance(part, TextPart):

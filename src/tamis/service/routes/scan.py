@@ -25,8 +25,14 @@ async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     if item.webhook_url is not None:
         raise ServiceError("invalid_request", "webhook_url is for jobs (POST /v1/jobs); a scan answers at once")
 
+    if item.text is not None:  # scanned with the texts of concurrent requests
+        [result] = await service.scan_texts_batched([(item.name, item.text)], item.profile or who.profile,
+                                                    item.labels)
+        result.raise_error()
+        return JSONResponse(result.to_dict())
+
     def work():
-        content = service.open(name=item.name, text=item.text, data=item.read())
+        content = service.open(name=item.name, data=item.read())
         return service.scan(content, item.profile or who.profile, item.labels, allow_video=False)
 
     result = await run_in_threadpool(work)
@@ -45,5 +51,5 @@ async def scan_texts(request: Request, who: Caller = caller("scan")) -> JSONResp
                            f"{service.settings.max_batch_texts}")
     items = [(t.id or f"<text {i}>", t.text) if isinstance(t, TextItem) else (f"<text {i}>", t)
              for i, t in enumerate(body.texts)]
-    results = await run_in_threadpool(service.scan_texts, items, body.profile or who.profile, body.labels)
+    results = await service.scan_texts_batched(items, body.profile or who.profile, body.labels)
     return JSONResponse({"results": [r.to_dict() for r in results]})
