@@ -177,7 +177,7 @@ def test_keys_scopes_owners_and_rate_limits(service, client):
     _, scan_key = service.keys.create("platform", ["scan"], rate_limit=3)
     _, other_key = service.keys.create("other", ["scan"])
     _, review_key = service.keys.create("moderators", ["review"])
-    service._auth_checked = (0.0, False)  # see the new keys now, not in a second
+    service.keys_changed()  # see the new keys now, not in a second
     r = client.post("/v1/scan", json={"text": "hi"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized" and r.headers["www-authenticate"]
     bad = client.post("/v1/scan", json={"text": "hi"}, headers={"Authorization": "Bearer tamis_wrong"})
@@ -330,5 +330,30 @@ def test_texts_of_concurrent_requests_are_scanned_together(tmp_path):
             batches = float(next(ln.split()[-1] for ln in metrics.splitlines()
                                  if ln.startswith("tamis_text_batch_size_count")))
             assert batches < 13  # 26 requests, far fewer model batches
+    finally:
+        svc.stop()
+
+
+def test_hardening_found_in_review(tmp_path):
+    """Revoking the last key closes the service; a webhook URL httpx cannot send is refused
+    up front; a JSON job body is held to the scan limit; NUL in a text job; no batching."""
+    receiver_host = "hooks.example:8443"
+    svc = make_service(tmp_path, f"sqlite:///{tmp_path / 'tamis.db'}", webhook_hosts=receiver_host,
+                       max_bytes=10_000, batch_max_wait_ms=0)
+    try:
+        with TestClient(create_app(svc)) as c:
+            assert c.post("/v1/scan", json={"text": "I will kill you."}).json()["decision"]["action"] == "block"
+            bad = c.post("/v1/jobs", json={"text": "x", "webhook_url": f"http://{receiver_host}/a\u0001"})
+            assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+            big = c.post("/v1/jobs", json={"data": base64.b64encode(b"x" * 1_200_000).decode()})
+            assert big.status_code == 413  # JSON is read whole: the scan limit, not the upload one
+            nul = c.post("/v1/jobs", json={"text": "a\u0000b"})
+            assert nul.status_code == 422 and "NUL" in nul.json()["error"]["message"]
+            svc.keys.create("only", ["scan"])
+            svc.keys_changed()
+            assert c.post("/v1/scan", json={"text": "hi"}).status_code == 401
+            svc.keys.revoke("only")
+            svc.keys_changed()
+            assert c.post("/v1/scan", json={"text": "hi"}).status_code == 401  # closed, not reopened
     finally:
         svc.stop()

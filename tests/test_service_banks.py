@@ -167,7 +167,7 @@ def test_an_entry_added_over_http_is_seen_by_the_next_scan(client):
 def test_scopes(service, client):
     _, scan_key = service.keys.create("platform", ["scan"])
     _, admin_key = service.keys.create("trust-and-safety", ["admin"])
-    service._auth_checked = (0.0, False)  # see the new keys now, not in a second
+    service.keys_changed()  # see the new keys now, not in a second
     scan, admin = ({"Authorization": f"Bearer {k}"} for k in (scan_key, admin_key))
     assert client.get("/v1/banks").status_code == 401
     r = client.post("/v1/banks", json={"name": "mine"}, headers=scan)
@@ -274,7 +274,7 @@ def test_pictrs_external_validation(client, caplog):
 
 def test_pictrs_key_in_the_url(service, client):
     _, key = service.keys.create("pict-rs", ["scan"])
-    service._auth_checked = (0.0, False)
+    service.keys_changed()
     headers = {"content-type": "image/jpeg"}
     assert client.post("/v1/pictrs/validate", content=ROCKET, headers=headers).status_code == 401
     assert client.post("/v1/pictrs/validate?key=tamis_wrong", content=ROCKET, headers=headers).status_code == 401

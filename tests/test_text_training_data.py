@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tamis.training import text_sources
-from tamis.training.text_data import ALL, TEXT_LABELS, load_all
+from tamis.training.text_data import ALL, TEXT_LABELS
+from tamis.training.text_sources import load_all
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "text"

@@ -39,7 +39,7 @@ def train_text(
     except ImportError:
         fail(TamisError("training needs scikit-learn: pip install 'tamis[train]'"))
     from tamis.text.embedding import NAME, Embedder
-    from tamis.training.text_data import load_all
+    from tamis.training.text_sources import load_all
     from tamis.training.text_train import model_card, save, train
 
     if not data.is_dir() and not own.is_dir():

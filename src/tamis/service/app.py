@@ -58,13 +58,14 @@ def create_app(service: Service | None = None) -> FastAPI:
     for router in (scan.router, jobs.router, moderations.router, ops.router, banks.router, dropin.router):
         app.include_router(router)
 
-    def limit_for(path: str) -> int:
+    def limit_for(path: str, content_type: str) -> int:
         s = app.state.service.settings if app.state.service is not None else None
         if s is None:
             return 64 * 1024 * 1024
-        if path.startswith("/v1/jobs"):
-            return s.max_upload_bytes
-        return s.max_bytes * 4 // 3 + 1024 * 1024  # base64 in JSON, multipart framing
+        scan_now = s.max_bytes * 4 // 3 + 1024 * 1024  # base64 in JSON, multipart framing
+        if path.startswith("/v1/jobs") and content_type != "application/json":
+            return s.max_upload_bytes  # spooled to disk as it comes, not held in memory
+        return scan_now  # JSON is read whole into memory: never more than a scan takes
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 
 from tamis.results import ScanResult
+from tamis.service.errors import ServiceError
 from tamis.taxonomy import check_labels
 
 log = logging.getLogger("tamis.service.batcher")
@@ -37,12 +38,24 @@ class TextBatcher:
             self._thread = threading.Thread(target=self._loop, name="tamis-text-batches", daemon=True)
             self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stop.is_set()
+
     def stop(self) -> None:
+        """Stop; a request still waiting gets an error, never silence."""
         self._stop.set()
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None and item[3].set_running_or_notify_cancel():
+                item[3].set_exception(ServiceError("not_ready", "the server is stopping"))
 
     def submit(self, items: list[tuple[str, str]], profile: str | None = None,
                labels: Iterable[str] | None = None) -> Future:
@@ -51,8 +64,8 @@ class TextBatcher:
         if labels:
             check_labels(labels)
         future: Future = Future()
-        if self._thread is None or self._stop.is_set():
-            future.set_result(self.service.scan_texts(items, profile, labels))
+        if not self.running:
+            future.set_exception(ServiceError("not_ready", "the server is stopping"))
             return future
         self._queue.put((items, policy, tuple(labels) if labels else None, future))
         return future
@@ -78,26 +91,37 @@ class TextBatcher:
         return batch
 
     def _loop(self) -> None:
-        engine = self.service.engine
         while not self._stop.is_set():
-            batch = self._take()
+            # A request whose client went away is dropped here, before it costs anything.
+            batch = [b for b in self._take() if b[3].set_running_or_notify_cancel()]
             if not batch:
                 continue
-            texts = [item for items, *_ in batch for item in items]
-            self.service.metrics.text_batch.observe(len(texts))
             try:
-                results = list(engine.scan_texts(texts, batch_size=len(texts)))
-            except Exception as exc:  # noqa: BLE001 - every request of the batch gets the error
-                log.exception("a text batch failed")
-                for *_, future in batch:
-                    future.set_exception(exc)
-                continue
-            at = 0
-            for items, policy, labels, future in batch:
-                mine: list[ScanResult] = []
-                for r in results[at:at + len(items)]:
-                    r = engine.decide(r, policy=policy, labels=labels)
-                    self.service.metrics.observe_result(r)
-                    mine.append(r)
-                at += len(items)
+                self._scan(batch)
+            except Exception:  # noqa: BLE001 - the whole batch failed: each request alone
+                log.exception("a batch of %d requests failed; scanning them one by one", len(batch))
+                for item in batch:
+                    try:
+                        self._scan([item])
+                    except Exception as one:  # noqa: BLE001 - this request's fault: its error alone
+                        if not item[3].done():
+                            item[3].set_exception(one)
+
+    def _scan(self, batch: list[tuple]) -> None:
+        """Scan the texts of ``batch`` together; give each request its own results."""
+        engine = self.service.engine
+        texts = [item for items, *_ in batch for item in items]
+        self.service.metrics.text_batch.observe(len(texts))
+        results = list(engine.scan_texts(texts, batch_size=len(texts)))
+        outs, at = [], 0
+        for items, policy, labels, _ in batch:
+            mine: list[ScanResult] = []
+            for r in results[at:at + len(items)]:
+                mine.append(engine.decide(r, policy=policy, labels=labels))
+            outs.append(mine)
+            at += len(items)
+        for (*_, future), mine in zip(batch, outs, strict=True):
+            for r in mine:
+                self.service.metrics.observe_result(r)
+            if not future.done():
                 future.set_result(mine)

@@ -95,7 +95,7 @@ async def read_scan(request: Request, max_bytes: int) -> ScanInput:
             body = ScanBody.model_validate_json(await request.body())
         except ValidationError as exc:
             raise invalid(exc) from None
-        name = printable(body.name or ("<text>" if body.text is not None else "upload"))
+        name = printable(body.name or ("<text>" if body.text is not None else "upload"))[:512]
         if body.text is not None:
             return ScanInput(name, text=body.text, profile=body.profile, labels=body.labels,
                              webhook_url=body.webhook_url)
@@ -127,7 +127,7 @@ async def _read_form(request: Request) -> ScanInput:
         return ScanInput("<text>", text=text, profile=profile or None, labels=labels, webhook_url=hook)
     if isinstance(upload, str):
         raise ServiceError("invalid_request", "'file' must be a file part (filename=...), not a plain field")
-    return ScanInput(printable((upload.filename or "upload")[:512]), file=upload.file,
+    return ScanInput(printable(upload.filename or "upload")[:512], file=upload.file,
                      profile=profile or None, labels=labels, webhook_url=hook)
 
 
@@ -138,7 +138,7 @@ async def _read_raw(request: Request, max_bytes: int) -> ScanInput:
         spool.write(chunk)
     if spool.tell() == 0:
         raise EmptyInputError("the request has no body: send the file, or JSON with 'text' or 'data'")
-    return ScanInput(printable(q.get("name", "upload")[:512]), file=spool, profile=q.get("profile") or None,
+    return ScanInput(printable(q.get("name", "upload")[:512])[:512], file=spool, profile=q.get("profile") or None,
                      labels=_labels(q.get("labels")), webhook_url=q.get("webhook_url", "")[:2048] or None)
 
 

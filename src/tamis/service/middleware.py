@@ -19,7 +19,7 @@ class BodyTooLarge(ServiceError):
 
 
 class BodyLimit:
-    """ASGI middleware: ``limit_for(path)`` bytes at most per request body."""
+    """ASGI middleware: ``limit_for(path, content_type)`` bytes at most per request body."""
 
     def __init__(self, app, limit_for) -> None:
         self.app = app
@@ -28,8 +28,10 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.limit_for(scope["path"])
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
+        limit = self.limit_for(scope["path"], ctype)
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await error_response("too_large", f"the request body ({int(length):,} bytes) is over the limit of "
                                  f"{limit:,} bytes", 413)(scope, receive, send)

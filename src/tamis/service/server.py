@@ -66,6 +66,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, log_lev
 
     service = Service(settings)
     check_bind(host, service.keys.any_active())
+    service.require_keys = not is_loopback(host)  # beyond loopback, never without a key
     limit_malloc_arenas()
     configure_logging(log_level)
     logging.getLogger("tamis.service").info(

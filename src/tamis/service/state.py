@@ -37,6 +37,8 @@ class Service:
         self._policies: dict[str | None, Policy] = {None: self.engine.policy}
         self._policy_lock = threading.Lock()
         self._auth_checked = (0.0, False)
+        #: Every request needs a key (set once keys were seen, or by a non-loopback listener).
+        self.require_keys = False
         self.ready = False
         from tamis.service.batcher import TextBatcher
         from tamis.service.janitor import Janitor
@@ -86,13 +88,24 @@ class Service:
 
         return check_url(url, self.settings.webhook_hosts)
 
+    def keys_changed(self) -> None:
+        """Keys were created or revoked in this process: look again at the next request."""
+        self._auth_checked = (0.0, False)
+
     def auth_required(self) -> bool:
-        """Whether requests must carry a key: as soon as one key exists (checked each second)."""
+        """Whether requests must carry a key: as soon as one key exists (checked each
+        second), and from then on, even if every key is revoked (revoking the last key
+        closes the service rather than opening it); always when ``require_keys`` is set (a
+        server listening beyond loopback)."""
+        if self.require_keys:
+            return True
         checked_at, required = self._auth_checked
         now = time.monotonic()
         if now - checked_at > 1.0:
             required = self.keys.any_active()
             self._auth_checked = (now, required)
+            if required:
+                self.require_keys = True
         return required
 
     # -- scanning ---------------------------------------------------------------------
@@ -116,6 +129,10 @@ class Service:
         """Like :meth:`scan_texts`, with the texts of other requests arriving at the same time."""
         import asyncio
 
+        if not self.batcher.running:
+            from fastapi.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(self.scan_texts, items, profile, labels)
         return await asyncio.wrap_future(self.batcher.submit(items, profile, labels))
 
     def scan_texts(self, items: list[tuple[str, str]], profile: str | None = None,

@@ -27,6 +27,13 @@ def check_url(url: str, allowed: tuple[str, ...]) -> str:
         raise ServiceError("invalid_request", f"webhook_url {url[:100]!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         raise ServiceError("invalid_request", "webhook_url must be an http or https URL, without credentials")
+    if any(ord(c) < 33 or ord(c) > 126 for c in url):
+        raise ServiceError("invalid_request", "webhook_url must be plain ASCII without spaces or control "
+                           "characters (percent-encode the rest)")
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ServiceError("invalid_request", f"webhook_url is not a valid URL: {exc}") from None
     host = parts.hostname.lower()
     names = {host} | ({f"{host}:{port}"} if port else set())
     if not names & {a.lower() for a in allowed}:
@@ -71,7 +78,14 @@ class WebhookSender:
                     self._wake.wait(self.poll)
                     self._wake.clear()
                     continue
-                self.send(client, delivery)
+                try:
+                    self.send(client, delivery)
+                except Exception:  # noqa: BLE001 - one delivery's fault (or the store's): the sender goes on
+                    log.exception("webhook delivery %s failed", delivery.id)
+                    try:
+                        self.deliveries.record(delivery, None, "internal error while sending")
+                    except Exception:  # noqa: BLE001 - its claim runs out and it is tried again
+                        log.exception("could not record the failure of delivery %s", delivery.id)
 
     def send(self, client: httpx.Client, delivery) -> str:
         body = delivery.body.encode()
@@ -82,7 +96,7 @@ class WebhookSender:
             answer = client.post(delivery.url, content=body, headers=headers)
             status = self.deliveries.record(delivery, answer.status_code,
                                             None if answer.is_success else f"HTTP {answer.status_code}")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             status = self.deliveries.record(delivery, None, f"{type(exc).__name__}: {exc}")
         log.info("webhook %s for job %s, try %d: %s", delivery.event, delivery.job_id, delivery.attempts, status)
         return status

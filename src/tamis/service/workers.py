@@ -27,8 +27,10 @@ class JobWorkers:
         self.engine_options: dict = {"settings": service.settings}
         self._pools: list = []
         self.poll = poll_seconds
-        self.name = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = f"{os.uname().nodename[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"  # fits String(64)
         self._stop = threading.Event()
+        self._keeper_stop = threading.Event()
+        self._keeper: threading.Thread | None = None
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._running: dict[str, Job] = {}
@@ -41,18 +43,24 @@ class JobWorkers:
             t = threading.Thread(target=self._loop, args=(f"{self.name}/{i}",), name=f"tamis-job-{i}", daemon=True)
             t.start()
             self._threads.append(t)
-        keeper = threading.Thread(target=self._keep_claims, name="tamis-job-leases", daemon=True)
-        keeper.start()
-        self._threads.append(keeper)
+        self._keeper = threading.Thread(target=self._keep_claims, name="tamis-job-leases", daemon=True)
+        self._keeper.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking jobs; a job being scanned is finished first (up to ``timeout``); one
         that is not is taken up again when its claim runs out."""
+        import time
+
         self._stop.set()
         self.wake()
-        for t in self._threads:
-            t.join(timeout)
+        deadline = time.monotonic() + timeout
+        for t in self._threads:  # one deadline for all, not one each
+            t.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        self._keeper_stop.set()  # claims are renewed until the jobs being scanned are done
+        if self._keeper is not None:
+            self._keeper.join(5)
+            self._keeper = None
         for pool in self._pools:
             pool.close()
         self._pools.clear()
@@ -76,7 +84,11 @@ class JobWorkers:
 
     def _loop(self, worker: str) -> None:
         jobs = self.service.jobs
-        pool = self._pool()
+        try:
+            pool = self._pool()
+        except Exception:  # noqa: BLE001 - scan in this thread rather than not at all
+            log.exception("could not start a worker process; this job thread scans in the server")
+            pool = None
         while not self._stop.is_set():
             try:
                 job = jobs.claim(worker)
@@ -87,7 +99,10 @@ class JobWorkers:
                 with self._wake:
                     self._wake.wait(self.poll)
                 continue
-            self.run(job, pool)
+            try:
+                self.run(job, pool)
+            except Exception:  # noqa: BLE001 - the store failed while recording: the claim runs out, retried
+                log.exception("job %s: its outcome could not be recorded", job.id)
 
     def scan_apart(self, pool, job: Job) -> ScanResult:
         """A job scanned in the worker process, then decided under the job's options here."""
@@ -132,7 +147,7 @@ class JobWorkers:
 
     def _keep_claims(self) -> None:
         every = max(0.05, self.service.jobs.lease.total_seconds() / 3)
-        while not self._stop.wait(every):
+        while not self._keeper_stop.wait(every):
             with self._running_lock:
                 running = list(self._running.values())
             for job in running:

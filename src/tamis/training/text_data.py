@@ -41,13 +41,13 @@ class Example:
         return 0 if label in self.covers else None
 
 
-def _split_of(text: str, validation_share: float) -> str:
+def split_of(text: str, validation_share: float) -> str:
     """A stable split from the text itself, so reruns and data order do not move examples."""
     h = int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "validation" if h < validation_share else "train"
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     return " ".join(text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").split())
 
 
@@ -55,7 +55,7 @@ def davidson(path: Path, share: float) -> Iterator[Example]:
     """Tweets: 0 hate speech, 1 offensive language, 2 neither (Davidson et al. 2017, MIT)."""
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            text = _clean(row["tweet"])
+            text = clean(row["tweet"])
             cls = int(row["class"])
             if cls == 0:
                 labels, covers = {"hate"}, {"hate"}
@@ -63,7 +63,7 @@ def davidson(path: Path, share: float) -> Iterator[Example]:
                 labels, covers = {"profanity"}, {"profanity", "hate"}
             else:
                 labels, covers = set(), {"hate", "profanity", "harassment"}
-            yield Example(text, frozenset(labels), frozenset(covers), "davidson", "en", _split_of(text, share))
+            yield Example(text, frozenset(labels), frozenset(covers), "davidson", "en", split_of(text, share))
 
 
 def surge(path: Path, share: float) -> Iterator[Example]:
@@ -71,11 +71,11 @@ def surge(path: Path, share: float) -> Iterator[Example]:
     a person, so it is taken as harassment; not-toxic comments are negatives for the abuse labels."""
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            text = _clean(row["text"])
+            text = clean(row["text"])
             toxic = row["is_toxic"].strip().lower() == "toxic"
             labels = {"harassment"} if toxic else set()
             covers = {"harassment"} if toxic else {"harassment", "hate", "violence", "sexual"}
-            yield Example(text, frozenset(labels), frozenset(covers), "surge", "en", _split_of(text, share))
+            yield Example(text, frozenset(labels), frozenset(covers), "surge", "en", split_of(text, share))
 
 
 def toxigen(folder: Path, share: float) -> Iterator[Example]:
@@ -85,12 +85,12 @@ def toxigen(folder: Path, share: float) -> Iterator[Example]:
         hateful = path.name.startswith("hate_")
         for line in path.read_text(encoding="utf-8").splitlines():
             for part in line.replace("\\n", "\n").split("\n"):
-                text = _clean(part.strip().lstrip("-").strip())
+                text = clean(part.strip().lstrip("-").strip())
                 if len(text) < 8 or text in seen:
                     continue
                 seen.add(text)
                 yield Example(text, frozenset({"hate"} if hateful else set()), frozenset({"hate"}),
-                              "toxigen", "en", _split_of(text, share))
+                              "toxigen", "en", split_of(text, share))
 
 
 def sms_spam(path: Path, share: float) -> Iterator[Example]:
@@ -101,10 +101,10 @@ def sms_spam(path: Path, share: float) -> Iterator[Example]:
         for row in reader:
             if len(row) < 2:
                 continue
-            text = _clean(row[1])
+            text = clean(row[1])
             spam = row[0].strip() == "spam"
             yield Example(text, frozenset({"spam"} if spam else set()), frozenset({"spam"} if spam else ALL),
-                          "sms_spam", "en", _split_of(text, share))
+                          "sms_spam", "en", split_of(text, share))
 
 
 def is_own(source: str) -> bool:
@@ -125,26 +125,3 @@ def own_sets(folder: Path) -> Iterator[Example]:
                 raise ValueError(f"{path}:{lineno}: unknown labels {sorted(unknown)}")
             split = "validation" if item.get("split") == "validation" else "train"
             yield Example(item["text"], labels, ALL, path.stem, item.get("lang", "en"), split)
-
-
-def load_all(shared: Path, own: Path, share: float = 0.2) -> list[Example]:
-    """Every example, with parents added to sub-labels (a sub-label implies its parent)."""
-    out: list[Example] = []
-    sources = [
-        (davidson, shared / "davidson_labeled_data.csv"),
-        (surge, shared / "surge_toxicity_en.csv"),
-        (toxigen, shared / "toxigen"),
-        (sms_spam, shared / "sms_spam.tsv"),
-    ]
-    from tamis.training.text_sources import public_sources
-
-    for fn, path in sources + public_sources(shared):
-        if path.exists():
-            out.extend(fn(path, share))
-    if own.is_dir():
-        out.extend(own_sets(own))
-    fixed = []
-    for ex in out:
-        labels = set(ex.labels) | {lab.split("/")[0] for lab in ex.labels if "/" in lab}
-        fixed.append(Example(ex.text, frozenset(labels), ex.covers, ex.source, ex.lang, ex.split))
-    return fixed

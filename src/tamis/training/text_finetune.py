@@ -226,7 +226,7 @@ def calibrate(logits: np.ndarray, rows: list[Example]) -> np.ndarray:
 
 
 def metrics_by_source(probs: np.ndarray, rows: list[Example]) -> dict:
-    from tamis.training.text_train import _metrics
+    from tamis.training.text_train import label_metrics
 
     y, m = targets(rows)
     out: dict = {}
@@ -236,7 +236,7 @@ def metrics_by_source(probs: np.ndarray, rows: list[Example]) -> dict:
         for j, lab in enumerate(TEXT_LABELS):
             keep = idx[m[idx, j] > 0]
             if len(keep) and y[keep, j].sum() > 0:
-                per[lab] = _metrics(y[keep, j].astype(int), probs[keep, j])
+                per[lab] = label_metrics(y[keep, j].astype(int), probs[keep, j])
         out[source] = per
     return out
 
@@ -298,7 +298,7 @@ def measure(examples: list[Example], folder: Path, card: dict, log=print) -> dic
 def main(argv=None) -> None:
     import argparse
 
-    from tamis.training.text_data import load_all
+    from tamis.training.text_sources import load_all
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data/text"))

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from tamis.training.text_data import ALL, Example, _clean, _split_of
+from tamis.training.text_data import ALL, Example, clean, davidson, own_sets, sms_spam, split_of, surge, toxigen
 
 ABUSE = frozenset({"hate", "harassment"})
 #: Drug words, to tell drug requests from other "illegal items" in the request sets.
@@ -30,7 +30,7 @@ _WEAPON_WORDS = re.compile(r"\b(guns?|handgun|rifle|glock|bomb|explosives?|weapo
 
 
 def _ex(text, labels, covers, source, lang, share, split=None) -> Example:
-    return Example(text, frozenset(labels), frozenset(covers), source, lang, split or _split_of(text, share))
+    return Example(text, frozenset(labels), frozenset(covers), source, lang, split or split_of(text, share))
 
 
 def toxic_spans(folder: Path, share: float) -> Iterator[Example]:
@@ -60,7 +60,7 @@ def toxic_spans(folder: Path, share: float) -> Iterator[Example]:
                "Identity based Attack": ("hate",), "Profane/Obscene": ("profanity",)}
     covers = {"violence", "violence/threat", "harassment", "hate", "profanity"}
     for cid, anns in raters.items():
-        text = _clean(comments.get(cid, ""))
+        text = clean(comments.get(cid, ""))
         if len(text) < 3:
             continue
         n = len(anns)
@@ -85,16 +85,16 @@ def implicit_hate(folder: Path, share: float) -> Iterator[Example]:
     def read(name):
         with (folder / name).open(encoding="utf-8") as fh:
             return list(csv.DictReader(fh, delimiter="\t"))
-    stg2 = {_clean(r["post"]): r["implicit_class"] for r in read("implicit_hate_v1_stg2_posts.tsv")}
+    stg2 = {clean(r["post"]): r["implicit_class"] for r in read("implicit_hate_v1_stg2_posts.tsv")}
     for row in read("implicit_hate_v1_stg1_posts.tsv"):
-        text = _clean(row["post"].strip('" '))
+        text = clean(row["post"].strip('" '))
         if len(text) < 8:
             continue
         cls = row["class"]
         if cls == "not_hate":
             yield _ex(text, set(), {"hate", "hate/threatening"}, "implicit_hate", "en", share)
-        elif _clean(row["post"]) in stg2:
-            threat = stg2[_clean(row["post"])] == "threatening"
+        elif clean(row["post"]) in stg2:
+            threat = stg2[clean(row["post"])] == "threatening"
             yield _ex(text, {"hate", "hate/threatening"} if threat else {"hate"}, {"hate", "hate/threatening"},
                       "implicit_hate", "en", share)
         else:
@@ -108,7 +108,7 @@ def mlma(path: Path, share: float) -> Iterator[Example]:
         for lang in ("en", "fr", "ar"):
             with z.open(f"hate_speech_mlma/{lang}_dataset.csv") as raw:
                 for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8")):
-                    text = _clean(row["tweet"].replace("@user", "").replace("@url", ""))
+                    text = clean(row["tweet"].replace("@user", "").replace("@url", ""))
                     kinds = set(row["sentiment"].split("_"))
                     if len(text) < 8:
                         continue
@@ -131,7 +131,7 @@ def cold(folder: Path, share: float) -> Iterator[Example]:
     for name in ("train", "dev", "test"):
         with (folder / f"{name}.csv").open(encoding="utf-8-sig") as fh:
             for row in csv.DictReader(fh):
-                text = _clean(row["TEXT"])
+                text = clean(row["TEXT"])
                 fine = row.get("fine-grained-label")
                 if fine not in (None, ""):
                     labels = {"2": {"hate"}, "1": {"harassment"}}.get(fine, set())
@@ -152,7 +152,7 @@ def germeval(folder: Path, share: float) -> Iterator[Example]:
             parts = line.split("\t")
             if len(parts) < 3 or parts[2] not in fine:
                 continue
-            text = _clean(re.sub(r"@\w+", "", parts[0]).replace("|LBR|", " "))
+            text = clean(re.sub(r"@\w+", "", parts[0]).replace("|LBR|", " "))
             if len(text) < 8:
                 continue
             yield _ex(text, fine[parts[2]], {"hate", "harassment", "profanity"},
@@ -169,7 +169,7 @@ def japanese_toxic(path: Path, share: float) -> Iterator[Example]:
     covers = set(flags.values())
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            text = _clean(row["text"])
+            text = clean(row["text"])
             toxic = int(row["Toxic"]) + int(row["Very Toxic"])
             safe = int(row["Not Toxic"])
             if toxic > safe:
@@ -197,7 +197,7 @@ def ailuminate(folder: Path, share: float) -> Iterator[Example]:
                 hazard = row["hazard"]
                 if hazard == "ncr":
                     continue
-                yield _ex(_clean(row["prompt_text"]), _AILUMINATE.get(hazard, set()), _AIL_COVERS,
+                yield _ex(clean(row["prompt_text"]), _AILUMINATE.get(hazard, set()), _AIL_COVERS,
                           f"ailuminate_{lang}", lang, share)
 
 
@@ -209,7 +209,7 @@ def harmbench(path: Path, share: float) -> Iterator[Example]:
     covers = {"harassment", "violence", "drugs"}
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            text, cat = _clean(row["Behavior"]), row["SemanticCategory"]
+            text, cat = clean(row["Behavior"]), row["SemanticCategory"]
             if cat == "harassment_bullying":
                 labels = {"harassment"}
             elif cat in ("chemical_biological", "illegal") and _DRUG_WORDS.search(text):
@@ -234,7 +234,7 @@ def simplesafetytests(path: Path, share: float) -> Iterator[Example]:
                         r"boner|pedophil|paedophil|aroused|touch", re.IGNORECASE)
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            text, area = _clean(row["prompts_final"]), row["harm_area"]
+            text, area = clean(row["prompts_final"]), row["harm_area"]
             if area.startswith("Suicide"):
                 labels, covers = {"self_harm"}, {"self_harm"}
             elif area.startswith("Physical harm"):
@@ -311,7 +311,7 @@ def machine_documents(root: Path, share: float) -> Iterator[Example]:
     for pkg in sorted(p.name for p in root.iterdir() if p.is_dir()):
         if pkg in TEST_DOCUMENT_PACKAGES:
             continue
-        split = _split_of("package:" + pkg, share)
+        split = split_of("package:" + pkg, share)
         for name in ("changelog.Debian.gz", "copyright"):
             path = root / pkg / name
             if not path.is_file() or path.is_symlink():
@@ -348,4 +348,25 @@ def public_sources(shared: Path) -> list[tuple]:
     ]
 
 
-__all__ = ["ALL", "public_sources"]
+def load_all(shared: Path, own: Path, share: float = 0.2) -> list[Example]:
+    """Every example, with parents added to sub-labels (a sub-label implies its parent)."""
+    out: list[Example] = []
+    sources = [
+        (davidson, shared / "davidson_labeled_data.csv"),
+        (surge, shared / "surge_toxicity_en.csv"),
+        (toxigen, shared / "toxigen"),
+        (sms_spam, shared / "sms_spam.tsv"),
+    ]
+    for fn, path in sources + public_sources(shared):
+        if path.exists():
+            out.extend(fn(path, share))
+    if own.is_dir():
+        out.extend(own_sets(own))
+    fixed = []
+    for ex in out:
+        labels = set(ex.labels) | {lab.split("/")[0] for lab in ex.labels if "/" in lab}
+        fixed.append(Example(ex.text, frozenset(labels), ex.covers, ex.source, ex.lang, ex.split))
+    return fixed
+
+
+__all__ = ["ALL", "load_all", "public_sources"]

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from tamis.text import features
-from tamis.training.text_data import TEXT_LABELS, is_own, load_all
+from tamis.training.text_data import TEXT_LABELS, is_own
+from tamis.training.text_sources import load_all
 
 SEED = 20261127
 MIN_POSITIVES = 8
@@ -65,7 +66,7 @@ def _oof_logits(X, y, C: float, folds: int = 5) -> np.ndarray:
     return out
 
 
-def _metrics(y: np.ndarray, p: np.ndarray) -> dict:
+def label_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     if len(set(y.tolist())) < 2:
@@ -140,12 +141,13 @@ def train(shared: Path, own: Path, embedder=None, log=print,
             vz1 = X1[vrows] @ lm.w1 + lm.b1
             vz2 = X2[vrows] @ lm.w2 + lm.b2 if X2 is not None else np.zeros(len(vy))
             vp = 1 / (1 + np.exp(-(calib[0] * vz1 + calib[1] * vz2 + calib[2])))
-            lm.metrics["validation"] = _metrics(vy, vp)
+            lm.metrics["validation"] = label_metrics(vy, vp)
             by_lang: dict[str, list[int]] = {}
             for k, (_, _, e) in enumerate(va):
                 by_lang.setdefault(e.lang, []).append(k)
             if len(by_lang) > 1:
-                lm.metrics["by_language"] = {lang: _metrics(vy[ks], vp[ks]) for lang, ks in sorted(by_lang.items())}
+                lm.metrics["by_language"] = {lang: label_metrics(vy[ks], vp[ks])
+                                             for lang, ks in sorted(by_lang.items())}
         lm.metrics["train"] = {"n": int(len(y)), "positives": int(y.sum())}
         log(f"{label:24s} train {int(y.sum())}/{len(y)}  validation {lm.metrics.get('validation')}")
         models.append(lm)
