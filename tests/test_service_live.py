@@ -153,3 +153,41 @@ def test_readme_curl_examples_run(server):
         assert done.returncode == 0, (line, done.stderr)
         answer = json.loads(done.stdout)
         assert "error" not in answer, (line, answer)
+
+
+def test_hostile_clients_do_not_hurt_the_server(server):
+    """Truncated uploads, lying lengths, garbage on the wire, a client that vanishes: each
+    costs its own request only; the server answers the next one."""
+    def raw(data: bytes, close_early: bool = False) -> bytes:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(data)
+            if close_early:
+                return b""
+            s.shutdown(socket.SHUT_WR)
+            out = b""
+            try:
+                while chunk := s.recv(65536):
+                    out += chunk
+            except TimeoutError:
+                pass
+            return out
+
+    head = b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+    # A body shorter than its Content-Length, then the client goes.
+    raw(head + b"Content-Length: 100000\r\n\r\n" + b"\x89PNG" * 100, close_early=True)
+    # A length over the limit: refused before the body is read.
+    big = raw(head + b"Content-Length: 999999999999\r\n\r\n")
+    assert b" 413 " in big.split(b"\r\n", 1)[0] and b"too_large" in big
+    # Not HTTP at all, and a header line far too long.
+    garbage = raw(b"\x16\x03\x01\x02\x00 garbage\r\n\r\n")
+    assert garbage == b"" or garbage.startswith(b"HTTP/1.1 400"), garbage[:80]  # refused, or hung up on
+    long_header = raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 200_000 + b"\r\n\r\n")
+    assert long_header == b"" or long_header.split(b"\r\n", 1)[0].split()[1] in (b"400", b"431"), long_header[:80]
+    # A chunked body cut off mid-chunk.
+    raw(b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n1000\r\n" + b"y" * 100, close_early=True)
+    assert server.proc.poll() is None
+    ok = httpx.post(server.url + "/v1/scan", json={"text": "still here?"}, timeout=30)
+    assert ok.status_code == 200 and ok.json()["decision"]["action"] == "allow"
+    jobs = httpx.get(server.url + "/v1/jobs").json()["jobs"]
+    assert jobs == []  # the cut-off upload made no job
