@@ -107,17 +107,10 @@ def _report_added(report, where: str, failed: int, what: str) -> None:
 
 
 def _hashes_of(engine, path: str) -> list[tuple[str, str]]:
-    """The bank signals of one file: md5, sha256, and pdq (image), the text hash (text), or
-    the pdq of distinct sampled frames (video; its entries share the file as source, and a
-    video matches when enough of its frames match)."""
-    from tamis.detectors.hashes import content_hashes
+    """The bank signals of one file (:func:`tamis.detectors.banks.bank_signals`)."""
+    from tamis.detectors.banks import bank_signals
 
-    h = content_hashes(engine.open(path))
-    pairs = [(k, v) for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v]
-    from tamis.detectors.banks import PDQ_MIN_QUALITY
-
-    return pairs + [("pdq", value) for _, value, quality in h.frame_pdq
-                    if value != h.pdq and quality >= PDQ_MIN_QUALITY]
+    return bank_signals(engine.open(path))
 
 
 @banks_app.command("remove")

@@ -16,6 +16,15 @@ PDQ_THRESHOLD = 31
 PDQ_MIN_QUALITY = 50
 
 
+def bank_signals(content: Content) -> list[tuple[str, str]]:
+    """The signals an input is banked under: md5, sha256, and pdq (image) or the text hash
+    (text); for a video the pdq of its distinct sampled frames (its entries share the file
+    as source, and a video matches when enough of its frames match)."""
+    h = content_hashes(content)
+    pairs = [(k, v) for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v]
+    return pairs + [("pdq", v) for _, v, quality in h.frame_pdq if v != h.pdq and quality >= PDQ_MIN_QUALITY]
+
+
 class BankMatcher(Detector):
     matches_exact = True
     name = "banks"

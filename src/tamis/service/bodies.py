@@ -11,7 +11,7 @@ import base64
 import binascii
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Annotated
+from typing import IO, Annotated, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -78,8 +78,16 @@ class ScanInput:
         return self.data
 
 
-def invalid(exc: ValidationError) -> RequestValidationError:
-    return RequestValidationError(exc.errors(include_url=False, include_context=False))
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], raw: bytes | dict) -> M:
+    """A request body (JSON bytes, or an object already read) as ``model``; a body of
+    another shape is the same 422 ``invalid_request`` FastAPI gives its own bodies."""
+    try:
+        return model.model_validate_json(raw) if isinstance(raw, bytes) else model.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
 
 
 def _labels(raw: str | None) -> list[str] | None:
@@ -88,13 +96,12 @@ def _labels(raw: str | None) -> list[str] | None:
     return [x.strip() for x in raw.split(",") if x.strip()][:64]
 
 
-async def read_scan(request: Request, max_bytes: int) -> ScanInput:
+async def read_scan(request: Request) -> ScanInput:
+    """The input of a scan or job request (its size is bounded as it streams in, by
+    :class:`~tamis.service.middleware.BodyLimit`)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        try:
-            body = ScanBody.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise invalid(exc) from None
+        body = parse(ScanBody, await request.body())
         name = printable(body.name or ("<text>" if body.text is not None else "upload"))[:512]
         if body.text is not None:
             return ScanInput(name, text=body.text, profile=body.profile, labels=body.labels,
@@ -108,7 +115,7 @@ async def read_scan(request: Request, max_bytes: int) -> ScanInput:
         return await _read_form(request)
     if ctype == "application/x-www-form-urlencoded":
         raise ServiceError("invalid_request", "send a file as multipart/form-data, JSON, or the raw body")
-    return await _read_raw(request, max_bytes)
+    return await _read_raw(request)
 
 
 async def _read_form(request: Request) -> ScanInput:
@@ -131,7 +138,7 @@ async def _read_form(request: Request) -> ScanInput:
                      profile=profile or None, labels=labels, webhook_url=hook)
 
 
-async def _read_raw(request: Request, max_bytes: int) -> ScanInput:
+async def _read_raw(request: Request) -> ScanInput:
     q = request.query_params
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     async for chunk in request.stream():

@@ -40,10 +40,13 @@ def is_loopback(host: str) -> bool:
     return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
-def check_bind(host: str, keys_exist: bool) -> None:
-    if not keys_exist and not is_loopback(host):
+def check_bind(host: str, keys_exist: bool) -> bool:
+    """Whether ``host`` is loopback only; beyond it, without keys, a ConfigError."""
+    loopback = is_loopback(host)
+    if not keys_exist and not loopback:
         raise ConfigError(f"refusing to listen on {host}: without API keys anyone who can reach it could use it. "
                           "Create a key first (tamis keys create NAME --scopes scan), or listen on 127.0.0.1")
+    return loopback
 
 
 def configure_logging(level: str = "info") -> None:
@@ -65,8 +68,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, log_lev
     from tamis.service.state import Service
 
     service = Service(settings)
-    check_bind(host, service.keys.any_active())
-    service.require_keys = not is_loopback(host)  # beyond loopback, never without a key
+    service.require_keys = not check_bind(host, service.keys.any_active())  # beyond loopback, never without a key
     limit_malloc_arenas()
     configure_logging(log_level)
     logging.getLogger("tamis.service").info(

@@ -22,17 +22,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from tamis.banks.index import PdqMatcher
 from tamis.banks.signals import SIGNALS, SignalError
 from tamis.banks.store import Bank, BankError, Entry, SQLiteBankStore, export_text, import_text, validate
-from tamis.content.base import Content
-from tamis.detectors.banks import PDQ_MIN_QUALITY, PDQ_THRESHOLD
-from tamis.detectors.hashes import content_hashes
+from tamis.detectors.banks import PDQ_THRESHOLD, bank_signals
 from tamis.engine import Engine
 from tamis.service.auth import Caller, caller
-from tamis.service.bodies import invalid, read_scan
+from tamis.service.bodies import parse, read_scan
 from tamis.service.errors import ServiceError
 from tamis.service.state import Service
 from tamis.storage.db import stamp
@@ -124,14 +122,6 @@ def find_matches(service: Service, signal: str, value: str) -> list[tuple[Entry,
             if entry is not None:
                 best[entry_id] = (entry, distance)
     return sorted(best.values(), key=lambda m: (m[1], m[0].bank, m[0].id))
-
-
-def content_signals(content: Content) -> list[tuple[str, str]]:
-    """The bank signals of one input, as ``tamis banks add`` takes them: md5, sha256, and pdq
-    (image) or the text hash (text); for a video the pdq of its distinct sampled frames."""
-    h = content_hashes(content)
-    pairs = [(k, v) for k, v in (("md5", h.md5), ("sha256", h.sha256), ("pdq", h.pdq), ("text", h.text)) if v]
-    return pairs + [("pdq", v) for _, v, quality in h.frame_pdq if v != h.pdq and quality >= PDQ_MIN_QUALITY]
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -250,18 +240,15 @@ async def entries_of_request(request: Request, bank: str, label: str | None, not
         except (ValueError, RecursionError):
             raise ServiceError("invalid_request", "the body is not valid JSON") from None
         if isinstance(obj, dict) and ("signal" in obj or "value" in obj):
-            try:
-                body = EntryBody.model_validate(obj)
-            except ValidationError as exc:
-                raise invalid(exc) from None
+            body = parse(EntryBody, obj)
             return [Entry(bank, body.signal, body.value, body.label or label or "known_content",
                           body.note if body.note is not None else note, body.source)]
-    item = await read_scan(request, service.settings.max_bytes)
+    item = await read_scan(request)
 
     def hashes() -> list[Entry]:
         content = service.open(name=item.name, text=item.text, data=item.read())
         return [Entry(bank, s, v, label or "known_content", note, source=item.name)
-                for s, v in content_signals(content)]
+                for s, v in bank_signals(content)]
 
     return await run_in_threadpool(hashes)
 

@@ -185,7 +185,7 @@ def pictrs_caller(request: Request, key: Annotated[str | None, Query(max_length=
 async def pictrs_validate(request: Request, who: Caller = Depends(pictrs_caller),
                           profile: Annotated[str | None, Query(max_length=128)] = None) -> Response:
     service = request.app.state.service
-    item = await read_scan(request, service.settings.max_bytes)
+    item = await read_scan(request)
 
     def work():
         content = service.open(name=item.name, text=item.text, data=item.read())

@@ -37,7 +37,7 @@ def _job(request: Request, job_id: str, who: Caller):
 async def submit(request: Request, who: Caller = caller("scan"),
                  idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
     service = request.app.state.service
-    item = await read_scan(request, service.settings.max_upload_bytes)
+    item = await read_scan(request)
     if item.text is not None and "\x00" in item.text:
         raise ServiceError("invalid_request", "a text job cannot hold NUL characters; send the text as a file")
     options = {k: v for k, v in (("profile", item.profile or who.profile), ("labels", item.labels)) if v}

@@ -20,11 +20,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from tamis.results import Action, ScanResult
 from tamis.service.auth import Caller, caller
-from tamis.service.bodies import invalid
+from tamis.service.bodies import parse
 from tamis.service.errors import ServiceError
 
 router = APIRouter(tags=["drop-in"])
@@ -117,10 +117,7 @@ def moderation(results: list[ScanResult]) -> dict:
 @router.post("/v1/moderations", summary="OpenAI-compatible moderation")
 async def moderations(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     service = request.app.state.service
-    try:
-        body = ModerationRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise invalid(exc) from None
+    body = parse(ModerationRequest, await request.body())
     inputs = body.input if isinstance(body.input, list) else [body.input]
     if not inputs:
         raise ServiceError("invalid_request", "input: give at least one text or part")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from tamis.service.auth import Caller, caller
-from tamis.service.bodies import OPENAPI_BODY, TextItem, TextsBody, invalid, read_scan
+from tamis.service.bodies import OPENAPI_BODY, TextItem, TextsBody, parse, read_scan
 from tamis.service.errors import ServiceError
 
 router = APIRouter(tags=["scan"])
@@ -21,7 +20,7 @@ RESULT = {"description": "The scan result (schema: GET /v1/schemas/scan-result)"
              responses={200: RESULT})
 async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     service = request.app.state.service
-    item = await read_scan(request, service.settings.max_bytes)
+    item = await read_scan(request)
     if item.webhook_url is not None:
         raise ServiceError("invalid_request", "webhook_url is for jobs (POST /v1/jobs); a scan answers at once")
 
@@ -42,10 +41,7 @@ async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
 @router.post("/v1/scan/texts", summary="Scan many short texts now, in batches")
 async def scan_texts(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     service = request.app.state.service
-    try:
-        body = TextsBody.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise invalid(exc) from None
+    body = parse(TextsBody, await request.body())
     if len(body.texts) > service.settings.max_batch_texts:
         raise ServiceError("too_large", f"{len(body.texts)} texts in one request; at most "
                            f"{service.settings.max_batch_texts}")
