@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from postgres import database_url, postgres  # noqa: F401 - fixtures: a real PostgreSQL server
+from service_fixtures import client, service  # noqa: F401 - fixtures: a service and its client
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "images"

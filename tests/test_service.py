@@ -8,32 +8,13 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from service_fixtures import make_service
 
 from conftest import ROOT, SAMPLES
-from tamis.config import load_settings
 from tamis.results import ScanResult
-from tamis.service import Service, create_app
+from tamis.service import create_app
 
 VIDEO = ROOT / "samples" / "video" / "holiday_clip.mkv"
-
-
-def make_service(tmp_path, database_url, **settings) -> Service:
-    s = load_settings(env={"TAMIS_HOME": str(tmp_path / "home")},
-                      **{"database_url": database_url, "job_workers": 1, "job_processes": False, **settings})
-    return Service(s)
-
-
-@pytest.fixture
-def service(tmp_path, database_url):
-    svc = make_service(tmp_path, database_url)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def client(service):
-    with TestClient(create_app(service)) as c:
-        yield c
 
 
 def wait_job(client, job_id, headers=None, timeout=60.0) -> dict:
@@ -357,3 +338,13 @@ def test_hardening_found_in_review(tmp_path):
             assert c.post("/v1/scan", json={"text": "hi"}).status_code == 401  # closed, not reopened
     finally:
         svc.stop()
+
+
+def test_listening_beyond_loopback_needs_keys():
+    from tamis.errors import ConfigError
+    from tamis.service.server import check_bind
+
+    assert check_bind("127.0.0.1", keys_exist=False) and check_bind("localhost", keys_exist=False)
+    with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
+        check_bind("0.0.0.0", keys_exist=False)
+    assert check_bind("0.0.0.0", keys_exist=True) is False  # allowed, and every request will need a key

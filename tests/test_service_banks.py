@@ -9,12 +9,9 @@ import io
 import logging
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
-from test_service import make_service
 
 from conftest import ROOT, SAMPLES
-from tamis.service import create_app
 
 CAT = (SAMPLES / "cat.jpg").read_bytes()
 ROCKET = (SAMPLES / "rocket_launch.jpg").read_bytes()
@@ -28,19 +25,6 @@ def reencoded(data: bytes, scale: float = 0.5, quality: int = 50) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
-
-
-@pytest.fixture
-def service(tmp_path, database_url):
-    svc = make_service(tmp_path, database_url)
-    yield svc
-    svc.stop()
-
-
-@pytest.fixture
-def client(service):
-    with TestClient(create_app(service)) as c:
-        yield c
 
 
 def add_cat(client, bank: str = "removed", **params) -> dict:

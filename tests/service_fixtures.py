@@ -1,0 +1,30 @@
+"""A service over a fresh data folder and database of each kind (the ``database_url``
+fixture), and a client of its app: the fixtures of the service's tests."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tamis.config import load_settings
+from tamis.service import Service, create_app
+
+
+def make_service(tmp_path, database_url, **settings) -> Service:
+    """One job thread, scanning in the server (worker processes cost seconds per service)."""
+    s = load_settings(env={"TAMIS_HOME": str(tmp_path / "home")},
+                      **{"database_url": database_url, "job_workers": 1, "job_processes": False, **settings})
+    return Service(s)
+
+
+@pytest.fixture
+def service(tmp_path, database_url):
+    svc = make_service(tmp_path, database_url)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def client(service):
+    with TestClient(create_app(service)) as c:
+        yield c
