@@ -89,6 +89,57 @@ def test_size_limits_while_streaming(tmp_path, database_url):
 
         r = c.post("/v1/jobs", content=chunks(), headers={"content-type": "application/octet-stream"})
         assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        # A body FastAPI parses itself (a route with a model for it): 413 too, not its 400.
+        r = c.post("/v1/banks", content=(b"z" * 1000 for _ in range(2000)),
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        # A NUL in the URL: refused before any store sees it (PostgreSQL's text cannot hold one).
+        for url in ("/v1/jobs/%00", "/v1/jobs?before=%00", "/v1/banks/x/entries?after=0%00"):
+            r = c.get(url)
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", url
+    svc.stop()
+
+
+def test_slow_body_times_out(tmp_path):
+    """A body trickled in: 408 body_timeout and Connection: close once the waits for it pass
+    body_timeout_seconds plus a second per body_min_bytes_per_second bytes; a body that keeps
+    up the rate is read to its end (tests/test_service_live.py does it over real sockets)."""
+    import asyncio
+
+    svc = make_service(tmp_path, None, body_timeout_seconds=0.3, body_min_bytes_per_second=1000)
+    app = create_app(svc)
+
+    async def post(chunks: list[bytes], gap: float) -> tuple[int, dict, float]:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/v1/scan", "raw_path": b"/v1/scan", "query_string": b"",
+                 "root_path": "", "headers": [(b"host", b"x"), (b"content-type", b"text/plain")],
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "app": app}
+        queue = list(chunks)
+        sent: list[dict] = []
+
+        async def receive():
+            if not queue:
+                await asyncio.sleep(3600)  # only a disconnect would come
+            await asyncio.sleep(gap)
+            return {"type": "http.request", "body": queue.pop(0), "more_body": bool(queue)}
+
+        async def send(message):
+            sent.append(message)
+
+        start = time.monotonic()
+        await app(scope, receive, send)
+        head = next(m for m in sent if m["type"] == "http.response.start")
+        return head["status"], dict(head["headers"]), time.monotonic() - start
+
+    async def both():
+        svc.ready = True  # no lifespan here: these requests never reach a model
+        trickle = await post([b"a"] * 100, gap=0.1)  # 10 bytes a second
+        steady = await post([b"b" * 200] * 6, gap=0.1)  # 2,000 a second, 0.6 s in all
+        return trickle, steady
+
+    (status, headers, seconds), (steady_status, steady_headers, steady_seconds) = asyncio.run(both())
+    assert status == 408 and headers[b"connection"] == b"close" and 0.3 <= seconds < 1.0
+    assert steady_status != 408 and b"connection" not in steady_headers and steady_seconds >= 0.6
     svc.stop()
 
 

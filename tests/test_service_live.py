@@ -160,15 +160,15 @@ def test_hostile_clients_do_not_hurt_the_server(server):
     costs its own request only; the server answers the next one."""
     def raw(data: bytes, close_early: bool = False) -> bytes:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-            s.sendall(data)
-            if close_early:
-                return b""
-            s.shutdown(socket.SHUT_WR)
             out = b""
             try:
+                s.sendall(data)
+                if close_early:
+                    return b""
+                s.shutdown(socket.SHUT_WR)
                 while chunk := s.recv(65536):
                     out += chunk
-            except TimeoutError:
+            except (TimeoutError, ConnectionResetError, BrokenPipeError):  # hung up on mid-way
                 pass
             return out
 
@@ -191,3 +191,96 @@ def test_hostile_clients_do_not_hurt_the_server(server):
     assert ok.status_code == 200 and ok.json()["decision"]["action"] == "allow"
     jobs = httpx.get(server.url + "/v1/jobs").json()["jobs"]
     assert jobs == []  # the cut-off upload made no job
+
+
+def test_slow_clients_are_cut_off(tmp_path):
+    """Slowloris: a body or headers trickled a byte at a time, or nothing sent at all, holds its
+    connection for body_timeout_seconds, not forever: 408 and closed; an upload that keeps up
+    body_min_bytes_per_second goes on past it; the server answers everyone else meanwhile."""
+    home = tmp_path / "home"
+    home.mkdir()
+    server = Server(home, TAMIS_BODY_TIMEOUT_SECONDS=2, TAMIS_BODY_MIN_BYTES_PER_SECOND=1000,
+                    TAMIS_JOB_WORKERS=0).start()
+
+    opened: list[socket.socket] = []
+
+    def connect() -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        s.setblocking(False)
+        opened.append(s)
+        return s
+
+    def read(s: socket.socket) -> bytes | None:
+        """What came (b"" once closed after it), or None while nothing did."""
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+            return out  # closed
+        except BlockingIOError:
+            return out or None
+        except ConnectionResetError:
+            return out
+
+    try:
+        body = connect()  # a JSON body of 1,000 bytes, a byte at a time
+        body.sendall(b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{")
+        head = connect()  # headers, a byte at a time
+        idle = connect()  # nothing at all
+        steady = connect()  # 12,000 bytes at 2,000 a second: slow, but over the minimum rate
+        steady.sendall(b"POST /v1/scan?name=steady.txt HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                       b"Content-Length: 12000\r\n\r\n")
+        line = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"z" * 1000
+        start = time.monotonic()
+        answers: dict[str, tuple[float, bytes]] = {}
+        sent_steady = i = 0
+        while time.monotonic() - start < 9 and len(answers) < 4:
+            time.sleep(0.25)
+            for name, s in (("body", body), ("head", head), ("idle", idle), ("steady", steady)):
+                if name in answers:
+                    continue
+                got = read(s)
+                if got is not None:
+                    answers[name] = (time.monotonic() - start, got)
+                    continue
+                try:
+                    if name == "body":
+                        s.send(b"a")
+                    elif name == "head":
+                        s.send(line[i:i + 1])
+                    elif name == "steady" and sent_steady < 12000 and i % 2 == 0:
+                        s.send(b"tea for two " * 83 + b"tea ")
+                        sent_steady += 1000
+                except OSError:
+                    pass
+            i += 1
+            t = time.monotonic()
+            assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200  # everyone else is served
+            assert time.monotonic() - t < 3.0
+        for name in ("body", "head", "idle"):
+            assert name in answers, f"the {name} connection is still open after 9 s"
+            seconds, got = answers[name]
+            assert 1.5 <= seconds <= 5, (name, seconds)
+        assert answers["idle"][1] == b""  # nothing was asked: closed without an answer
+        for name in ("body", "head"):
+            got = answers[name][1]
+            assert got.startswith(b"HTTP/1.1 408 ") and b'"body_timeout"' in got, got[:300]
+            assert b"connection: close" in got.lower()
+        assert "steady" in answers and answers["steady"][0] > 4, answers.get("steady")  # past the 2 s, not cut
+        assert answers["steady"][1].startswith(b"HTTP/1.1 200 "), answers["steady"][1][:300]
+        # Headers over 64 KiB: 431 (or hung up on), not kept in memory however long they go on.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            got = b""
+            try:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 1024 * 1024)
+                while chunk := s.recv(65536):
+                    got += chunk
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            assert got == b"" or got.startswith(b"HTTP/1.1 431 "), got[:200]
+        assert httpx.post(server.url + "/v1/scan", json={"text": "still here?"}, timeout=30).status_code == 200
+    finally:
+        for s in opened:
+            s.close()
+        server.stop()

@@ -100,6 +100,15 @@ class Settings:
     database_url: str | None = None
     #: Largest request body the service reads (an upload for a job: a video, a big document).
     max_upload_bytes: int = 1024**3
+    #: Seconds a client may take to send a request's headers, and the longest wait for the
+    #: next part of its body; the whole body gets this long plus a second for every
+    #: ``body_min_bytes_per_second`` bytes that came. Past it: 408 (body_timeout) and the
+    #: connection is closed (a client trickling a byte at a time holds nothing for long).
+    #: 0: no limit.
+    body_timeout_seconds: float = 30.0
+    #: The slowest upload kept going past body_timeout_seconds, in bytes per second on
+    #: average (0: the whole body within body_timeout_seconds).
+    body_min_bytes_per_second: int = 1024
     #: Threads that run the service's jobs...
     job_workers: int = 2
     #: ...each scanning in a worker process of its own, under the time and memory budget
@@ -128,8 +137,33 @@ class Settings:
     webhook_backoff_seconds: float = 10.0
     #: Key of the HMAC-SHA256 signature of deliveries; empty: one made once and kept in the database.
     webhook_secret: str | None = None
+    #: Hosts (``host``, ``host:port``, ``*.domain``) an input's http(s) URL may name; none by
+    #: default: only ``data:`` URLs are accepted, the service fetches nothing.
+    fetch_hosts: tuple[str, ...] = ()
+    #: Networks (CIDR) a fetch may connect to although they are not global (loopback,
+    #: private, link-local...): an operator's own media server.
+    fetch_allow_networks: tuple[str, ...] = ()
+    #: Largest body fetched, in bytes; 0: the limit of an upload to the same route
+    #: (max_bytes for scans now, max_upload_bytes for jobs).
+    fetch_max_bytes: int = 0
+    #: Seconds one fetch may take in all, redirects included...
+    fetch_timeout_seconds: float = 10.0
+    #: ...and redirects it follows, each new URL checked as the first.
+    fetch_max_redirects: int = 3
     #: Days a finished job (its result, its upload, its deliveries) is kept; 0 keeps them.
     retention_days: float = 30.0
+    #: Review queues by label: ``{queue: [label, ...]}`` in config.yaml, or
+    #: ``queue=label,label;queue=label`` in the environment. An item goes to the first queue
+    #: one of its reasons' labels (or a label under it) names; else to ``default``.
+    review_queues: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Also send what the policy blocks to the review queue (not only what it sends to review).
+    review_blocked: bool = False
+    #: Minutes an opened review item stays claimed by its reviewer without a decision.
+    review_claim_minutes: float = 5.0
+    #: Faces always blurred on the review page, even when the picture is revealed.
+    review_blur_faces: bool = False
+    #: Hours a reviewer stays signed in.
+    review_session_hours: float = 12.0
 
     @property
     def config_file(self) -> Path:
@@ -165,6 +199,26 @@ class Settings:
 _ENV_PREFIX = "TAMIS_"
 
 
+def _queues(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``{queue: [label, ...]}`` or ``queue=label,label;queue=label``, in order."""
+    import re
+
+    if isinstance(raw, str):
+        pairs = [part.partition("=")[::2] for part in raw.split(";") if part.strip()]
+        raw = {q.strip(): labels.split(",") for q, labels in pairs}
+    if not isinstance(raw, dict):
+        raise ValueError("expected a mapping of queue names to lists of labels")
+    out = []
+    for queue, labels in raw.items():
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", str(queue)):
+            raise ValueError(f"queue name {str(queue)[:70]!r}: lower-case letters, digits, '-' and '_'")
+        items = [labels] if isinstance(labels, str) else labels
+        if not isinstance(items, list | tuple) or not all(isinstance(x, str) and x.strip() for x in items) or not items:
+            raise ValueError(f"queue {queue!r}: expected a list of labels")
+        out.append((str(queue), tuple(x.strip() for x in items)))
+    return tuple(out)
+
+
 def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
     typ = type(current) if current is not None else str
     try:
@@ -172,7 +226,9 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
             return Path(os.path.expanduser(str(raw))) if raw not in (None, "") else None
         if name == "threads" and isinstance(raw, int):
             return raw
-        if name in ("detectors", "blocklists", "webhook_hosts"):
+        if name == "review_queues":
+            return _queues(raw)
+        if name in ("detectors", "blocklists", "webhook_hosts", "fetch_hosts", "fetch_allow_networks"):
             items = [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else raw
             if name == "blocklists":
                 return tuple(Path(os.path.expanduser(str(d))) for d in items)

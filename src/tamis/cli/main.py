@@ -2,7 +2,7 @@
 
 This module holds the app, its callback and ``main()``, and registers the commands, which
 live in one module per concern: scan, banks (and hash), admin (models, labels, policy),
-service (serve, keys), train."""
+service (serve, keys, reviewers), train."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tamis.cli.admin import labels, models, policy_cmd
 from tamis.cli.banks import banks_app, hash_cmd
 from tamis.cli.common import EXIT_ERROR, TYPER, err
 from tamis.cli.scan import scan
-from tamis.cli.service import keys_app, serve
+from tamis.cli.service import keys_app, reviewers_app, serve
 from tamis.cli.train import train_app
 from tamis.errors import TamisError
 
@@ -49,6 +49,7 @@ app.command("hash")(hash_cmd)
 app.command()(serve)
 app.add_typer(banks_app, name="banks")
 app.add_typer(keys_app, name="keys")
+app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(train_app, name="train")
 
 

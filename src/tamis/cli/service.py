@@ -1,4 +1,5 @@
-"""``tamis serve`` (the HTTP service) and ``tamis keys`` (its API keys)."""
+"""``tamis serve`` (the HTTP service), ``tamis keys`` (its API keys) and ``tamis reviewers``
+(the people who sign in to its review page)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tamis.cli.common import TYPER, err, fail, out, split_commas
 from tamis.errors import TamisError
 
 keys_app = typer.Typer(help="API keys of the service (stored hashed in its database).", **TYPER)
+reviewers_app = typer.Typer(help="Reviewers who sign in to the review page (/review).", **TYPER)
 
 
 def serve(
@@ -48,6 +50,8 @@ def keys_create(
     profile: Annotated[Optional[str], typer.Option(metavar="PROFILE",
                                                    help="Policy profile for this key's requests.")] = None,
     rate_limit: Annotated[int, typer.Option(metavar="N", help="Requests per minute (0: no limit).")] = 0,
+    queues: Annotated[str, typer.Option(metavar="QUEUES", help="Review queues a review key may work on "
+                                        "(comma-separated; * for all).")] = "*",
 ) -> None:
     """Create a key and print it, once: it is stored only as a hash."""
     try:
@@ -56,7 +60,7 @@ def keys_create(
             from tamis.policy import load_policy
 
             load_policy(load_settings().policy, profile)  # an unknown profile now, not at each request
-        key, secret = _keys().create(name, split_commas(scopes) or [], profile, rate_limit)
+        key, secret = _keys().create(name, split_commas(scopes) or [], profile, rate_limit, queues=queues)
     except TamisError as exc:
         fail(exc)
     err.print(f"created key {escape(key.name)} ({', '.join(key.scopes)}); it is shown this once:", highlight=False)
@@ -91,3 +95,62 @@ def keys_revoke(name: Annotated[str, typer.Argument(metavar="NAME", help="The ke
     except TamisError as exc:
         fail(exc)
     err.print(f"revoked key {escape(key.name)}", highlight=False)
+
+
+def _reviewers():
+    from tamis.config import load_settings
+    from tamis.storage import Database, ReviewerStore
+
+    return ReviewerStore(Database(load_settings().service_db))
+
+
+@reviewers_app.command("create")
+def reviewers_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The name they sign in with.")],
+    queues: Annotated[str, typer.Option(metavar="QUEUES", help="Queues they may review (comma-separated; * for "
+                                        "all).")] = "*",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard "
+                                                 "input instead of asking.")] = False,
+) -> None:
+    """Create a reviewer (their password is stored hashed with argon2id)."""
+    import sys
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        r = _reviewers().create(name, password, queues)
+    except TamisError as exc:
+        fail(exc)
+    err.print(f"created reviewer {escape(r.name)} (queues: {', '.join(sorted(r.queues)) if r.queues else 'all'})",
+              highlight=False)
+
+
+@reviewers_app.command("list")
+def reviewers_list(
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table or json.")] = "table",
+) -> None:
+    """List reviewers and their queues."""
+    rows = _reviewers().list()
+    if format == "json":
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    table = Table(header_style="bold")
+    for col in ("name", "queues", "created", "disabled"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(escape(r.name), ",".join(sorted(r.queues)) if r.queues else "*",
+                      r.created_at.strftime("%Y-%m-%d %H:%M"),
+                      r.disabled_at.strftime("%Y-%m-%d %H:%M") if r.disabled_at else "")
+    out.print(table)
+
+
+@reviewers_app.command("disable")
+def reviewers_disable(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
+    """Disable a reviewer: they are signed out everywhere and cannot sign in."""
+    try:
+        r = _reviewers().disable(name)
+    except TamisError as exc:
+        fail(exc)
+    err.print(f"disabled reviewer {escape(r.name)}", highlight=False)

@@ -156,6 +156,29 @@ def load_video(name: str, media_type: str, *, path: Path | None = None, data: by
     return content
 
 
+def frame_at(content: VideoContent, seconds: float, max_frames: int = 600) -> np.ndarray:
+    """The RGB frame shown at ``seconds`` (seeking to the key frame before it, then decoding
+    at most ``max_frames`` frames): a segment's best frame, for people to look at."""
+    av = _require_av()
+    try:
+        with av.open(content.source(), mode="r", metadata_errors="replace") as container:
+            stream = next(s for s in container.streams if s.type == "video")
+            if stream.time_base is not None and seconds > 0:
+                container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
+            last = None
+            for n, frame in enumerate(container.decode(stream)):
+                last = frame
+                if (frame.time is not None and frame.time >= seconds - 1e-3) or n >= max_frames:
+                    break
+            if last is None:
+                raise CorruptInputError(f"{content.name}: no frame at {seconds:.2f} s")
+            return last.to_ndarray(format="rgb24")
+    except InputError:
+        raise
+    except (av.FFmpegError, ValueError, OSError, StopIteration) as exc:
+        raise _fail(content.name, content.media_type, exc) from None
+
+
 #: Pixel formats whose first plane is 8-bit luma (read directly, without conversion).
 _Y8 = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv411p", "yuv410p", "yuv440p",
        "yuvj440p", "nv12", "nv21", "nv16", "gray", "yuva420p"}

@@ -196,7 +196,7 @@ def card(result: ScanResult, policy=None, all_findings: bool = False) -> str:
             parts.append(f' <span class="muted">text, language {e(str(result.language["code"]))}</span>')
         groups, hidden = notable(result.findings, policy, all_findings)
         rows = [f"<tr><td>{e(g.label)}</td><td>{g.score:.2f}</td><td>{f'×{g.count}' if g.count > 1 else ''}</td>"
-                f"<td>{e(_where(g.top))}{f' (and {g.count - 1} more)' if g.count > 1 else ''}</td></tr>"
+                f"<td>{e(place_of(g.top))}{f' (and {g.count - 1} more)' if g.count > 1 else ''}</td></tr>"
                 for g in groups]
         if rows:
             parts.append('<table class="findings"><tr><th>label</th><th>score</th><th>times</th>'
@@ -228,7 +228,8 @@ def card(result: ScanResult, policy=None, all_findings: bool = False) -> str:
     return "".join(parts)
 
 
-def _where(f) -> str:
+def place_of(f) -> str:
+    """Where a finding is, in words (its box, page, time, frame or part)."""
     if f.label == "qr_code":
         return f"{f.data.get('format')}: {f.data.get('payload', '')[:80]}"
     loc = f.location

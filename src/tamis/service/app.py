@@ -13,8 +13,9 @@ from tamis.results import json_schema
 from tamis.service import errors
 from tamis.service.auth import RateLimiter
 from tamis.service.middleware import AccessLog, BodyLimit
-from tamis.service.routes import banks, dropin, jobs, moderations, ops, scan
+from tamis.service.routes import banks, dropin, jobs, moderations, ops, review, scan
 from tamis.service.state import Service
+from tamis.service.web import pages
 
 DESCRIPTION = """Self-hosted content safety: images, text, documents and video in; labels with
 scores and places, a decision (allow / review / block) from an editable policy out.
@@ -34,6 +35,17 @@ def _result_components(schema: dict) -> dict:
     return {"ScanResult": schema, **{f"ScanResult_{k}": v for k, v in defs.items()}}
 
 
+def _no_telemetry() -> dict:
+    """FastAPI 0.16x traces every request through OpenTelemetry (and exports it when the
+    environment says so): off here; tamis has its own metrics (/metrics) and logs."""
+    import inspect
+
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                          "auto_configure": False}}
+
+
 def create_app(service: Service | None = None) -> FastAPI:
     """The app. Without a ``service`` it builds one from the settings, loads the models
     and starts the job workers when it starts, and stops them when it stops."""
@@ -51,11 +63,13 @@ def create_app(service: Service | None = None) -> FastAPI:
             if owned:
                 app.state.service.stop()
 
-    app = FastAPI(title="tamis", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="tamis", version=__version__, description=DESCRIPTION, lifespan=lifespan, **_no_telemetry())
     app.state.service = service
     app.state.limiter = RateLimiter()
+    app.state.error_page = pages.error_page
     errors.install(app)
-    for router in (scan.router, jobs.router, moderations.router, ops.router, banks.router, dropin.router):
+    for router in (scan.router, jobs.router, moderations.router, ops.router, banks.router, dropin.router,
+                   review.router, pages.router):
         app.include_router(router)
 
     def limit_for(path: str, content_type: str) -> int:

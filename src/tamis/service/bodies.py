@@ -1,6 +1,7 @@
 """What a scan or job request may carry, read the same way by /v1/scan and /v1/jobs:
 
-- JSON: ``{"text": ...}`` or ``{"data": BASE64, "name": ...}``, with ``profile`` and ``labels``;
+- JSON: ``{"text": ...}``, ``{"data": BASE64, "name": ...}`` or ``{"url": ...}`` (a ``data:`` URL,
+  or http(s) where the operator turned fetching on), with ``profile`` and ``labels``;
 - a multipart form: a ``file`` (or a ``text`` field), ``profile``, ``labels`` (comma-separated);
 - any other body: the raw bytes of the file, with ``name``, ``profile``, ``labels`` in the query.
 """
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tamis.content.base import printable
 from tamis.errors import EmptyInputError
 from tamis.service.errors import ServiceError
+from tamis.service.fetch import Fetcher
 
 Labels = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64)]
 
@@ -32,18 +34,20 @@ class ScanOptions(BaseModel):
 
 
 class ScanBody(ScanOptions):
-    """One input: a text, or a file's bytes in base64."""
+    """One input: a text, a file's bytes in base64, or a URL of the file."""
 
     text: str | None = Field(None, description="A text to scan.")
     data: str | None = Field(None, description="A file (image, document, short video for jobs) in base64.")
+    url: str | None = Field(None, description="A URL of the file: data:, or http(s) where the operator allows "
+                            "fetching (setting fetch_hosts).")
     name: str | None = Field(None, max_length=512, description="A name for the input, shown in results.")
     webhook_url: str | None = Field(None, max_length=2048,
                                     description="Jobs only: where to POST the outcome (a host the operator allows).")
 
     @model_validator(mode="after")
     def _one_input(self) -> ScanBody:
-        if (self.text is None) == (self.data is None):
-            raise ValueError("give exactly one of 'text' and 'data'")
+        if sum(x is not None for x in (self.text, self.data, self.url)) != 1:
+            raise ValueError("give exactly one of 'text', 'data' and 'url'")
         return self
 
 
@@ -70,8 +74,17 @@ class ScanInput:
     profile: str | None = None
     labels: list[str] | None = None
     webhook_url: str | None = None
+    #: A URL of the file, read by :meth:`fetch`.
+    url: str | None = None
+
+    def fetch(self, fetcher: Fetcher, max_bytes: int) -> None:
+        """Read the URL the input names, if any, into :attr:`file` (blocking: call it in a thread)."""
+        if self.url is not None:
+            self.file = fetcher.open(self.url, max_bytes)
 
     def read(self) -> bytes | None:
+        if self.url is not None and self.file is None:  # a route that does not fetch
+            raise ServiceError("url_not_allowed", "this route takes no 'url': send the file itself")
         if self.file is not None:
             self.file.seek(0)
             return self.file.read()
@@ -90,6 +103,13 @@ def parse(model: type[M], raw: bytes | dict) -> M:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
 
 
+def _url_name(url: str) -> str:
+    """A URL as the name of its input, without its query or fragment (where tokens go)."""
+    if url[:5].lower() == "data:":
+        return "upload"
+    return printable(url.split("#")[0].split("?")[0])[:512]
+
+
 def _labels(raw: str | None) -> list[str] | None:
     if not raw:
         return None
@@ -106,6 +126,9 @@ async def read_scan(request: Request) -> ScanInput:
         if body.text is not None:
             return ScanInput(name, text=body.text, profile=body.profile, labels=body.labels,
                              webhook_url=body.webhook_url)
+        if body.url is not None:
+            return ScanInput(name if body.name else _url_name(body.url), url=body.url, profile=body.profile,
+                             labels=body.labels, webhook_url=body.webhook_url)
         try:
             data = base64.b64decode(body.data, validate=True)
         except (binascii.Error, ValueError):
@@ -173,3 +196,30 @@ OPENAPI_BODY = {
          "description": "raw body, jobs only: where to POST the outcome"},
     ],
 }
+
+
+def inline_schema(schema: dict) -> dict:
+    """A pydantic model's JSON Schema with its ``$defs`` written in place: in an OpenAPI
+    document ``#/$defs/...`` would point at the document's root, not at the schema. (A
+    ``discriminator``, whose mapping names those $defs, is left out: it is only a hint, the
+    ``oneOf`` under it says the same.) For models that do not refer to themselves."""
+    defs = schema.get("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+                return walk(defs[node["$ref"].removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()
+                    if k != "$defs" and not (k == "discriminator" and isinstance(v, dict) and "propertyName" in v)}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+def json_body(model: type[BaseModel]) -> dict:
+    """``openapi_extra`` declaring a JSON body of ``model`` (for routes that parse their body
+    themselves, with :func:`parse`)."""
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": inline_schema(model.model_json_schema())}}}}

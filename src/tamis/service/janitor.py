@@ -1,5 +1,5 @@
-"""Retention: finished jobs, their results, uploads and webhook deliveries are deleted
-``retention_days`` after they ended (checked at start and every hour). The audit log is
+"""Retention: finished jobs, their results, uploads and webhook deliveries, and decided
+review items are deleted ``retention_days`` after they ended (checked at start and every hour). The audit log is
 kept: it is the record of who changed what."""
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ class Janitor:
             return 0, 0
         cutoff = utcnow() - timedelta(days=days)
         before = self.service.jobs.counts()
-        freed = self.service.jobs.purge(cutoff)
+        review = self.service.review.items
+        freed = self.service.jobs.purge(cutoff) | review.purge(cutoff)
+        freed -= review.blobs_in_use(freed) | self.service.jobs.blobs_in_use(freed)
         wall_cutoff = time.time() - days * 86400
         removed = sum(self.service.blobs.delete(sha, older_than=wall_cutoff) for sha in freed)
         after = self.service.jobs.counts()

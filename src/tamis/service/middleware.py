@@ -1,33 +1,74 @@
 """ASGI middleware (plain ASGI: an error raised while a body streams in reaches the
-exception handlers as itself): request bodies bounded while they stream in, and the access
-log with a request id."""
+exception handlers as itself): requests bounded as they come (a URL without NUL characters,
+a body under its size limit and within its time), and the access log with a request id."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 
-from tamis.service.errors import ServiceError, error_response
+from starlette.exceptions import HTTPException
+
+from tamis.service.errors import error_response
 
 log = logging.getLogger("tamis.service.access")
 
 
-class BodyTooLarge(ServiceError):
+class BodyError(HTTPException):
+    """A request body refused while it streams in. An HTTPException, so that FastAPI's own
+    body parsing (routes with a model for their body) lets it through as itself, where it
+    turns any other exception into a 400; the handler gives it the service's error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, detail=message)
+        self.code = code
+        self.message = message
+
+
+class BodyTooLarge(BodyError):
     def __init__(self, limit: int) -> None:
-        super().__init__("too_large", f"the request body is over the limit of {limit:,} bytes")
+        super().__init__(413, "too_large", f"the request body is over the limit of {limit:,} bytes")
+
+
+class BodyTimeout(BodyError):
+    def __init__(self, seconds: float, received: int) -> None:
+        super().__init__(408, "body_timeout", f"the request body did not come in time ({received:,} bytes in "
+                         f"{seconds:.1f} s of waiting): send it faster, or all at once")
+
+
+def timeout_of_service(scope) -> tuple[float, int]:
+    """(body_timeout_seconds, body_min_bytes_per_second) of the app's service, if it has one."""
+    service = getattr(getattr(scope.get("app"), "state", None), "service", None)
+    if service is None:
+        return 0.0, 0
+    return service.settings.body_timeout_seconds, service.settings.body_min_bytes_per_second
 
 
 class BodyLimit:
-    """ASGI middleware: ``limit_for(path, content_type)`` bytes at most per request body."""
+    """ASGI middleware: ``limit_for(path, content_type)`` bytes at most per request body, and
+    the body in time: no wait for its next part longer than ``timeout`` seconds, and all the
+    waits together within ``timeout`` plus a second per ``min_rate`` bytes received (as
+    Apache's mod_reqtimeout: a slow upload that keeps up the rate goes on, a trickle does
+    not). Only the time spent waiting for the client counts, not the app's. Past it the
+    answer is 408 ``body_timeout`` with ``Connection: close`` (or, once the response has
+    begun, the app is told the client left). ``timeout_for(scope)`` gives (timeout,
+    min_rate); by default the settings of the app's service. A URL with a NUL character is
+    refused (422) before anything else: no store takes one (PostgreSQL's text cannot)."""
 
-    def __init__(self, app, limit_for) -> None:
+    def __init__(self, app, limit_for, timeout_for=timeout_of_service) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.timeout_for = timeout_for
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            await error_response("invalid_request", "the URL holds a NUL character (%00)", 422)(scope, receive, send)
+            return
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
         limit = self.limit_for(scope["path"], ctype)
@@ -36,18 +77,49 @@ class BodyLimit:
             await error_response("too_large", f"the request body ({int(length):,} bytes) is over the limit of "
                                  f"{limit:,} bytes", 413)(scope, receive, send)
             return
+        timeout, min_rate = self.timeout_for(scope)
         seen = 0
+        waited = 0.0  # seconds spent waiting for the client's body, all waits together
+        complete = False  # the whole body came (or the client left): receive() is passed through
+        started = timed_out = False
 
         async def bounded():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, waited, complete, timed_out
+            if timed_out:  # the client is done with, as if it had left
+                return {"type": "http.disconnect"}
+            if complete or timeout <= 0:
+                message = await receive()
+            else:
+                budget = timeout + (seen / min_rate if min_rate > 0 else 0.0)
+                begun = time.monotonic()
+                try:
+                    async with asyncio.timeout(max(0.0, min(timeout, budget - waited))):
+                        message = await receive()
+                except TimeoutError:
+                    timed_out = True
+                    if started:
+                        return {"type": "http.disconnect"}
+                    raise BodyTimeout(waited + time.monotonic() - begun, seen) from None
+                finally:
+                    waited += time.monotonic() - begun
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise BodyTooLarge(limit)
+                complete = complete or not message.get("more_body", False)
+            elif message["type"] == "http.disconnect":
+                complete = True
             return message
 
-        await self.app(scope, bounded, send)
+        async def send_closing(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if timed_out:  # the rest of the body is not waited for: the connection ends here
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, bounded, send_closing)
 
 
 class AccessLog:

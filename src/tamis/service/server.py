@@ -59,6 +59,89 @@ def configure_logging(level: str = "info") -> None:
         lg.propagate = False
 
 
+#: Most bytes of a request line and its headers (uvicorn's httptools parser keeps any amount).
+MAX_HEAD_BYTES = 64 * 1024
+
+
+def _raw_error(status: int, reason: str, code: str, message: str) -> bytes:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n").encode("latin-1") + body
+
+
+def http_protocol(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) -> type:
+    """uvicorn's HTTP protocol (httptools) with what it lacks against slow or greedy clients:
+    a request's line and headers must come within ``header_timeout`` seconds of its first byte
+    (or of the connection, for a client that sends nothing), else the connection is closed
+    (with a 408 if part of a request came); and at most ``max_head_bytes`` of them, else 431.
+    uvicorn has no header timeout (its keep-alive timer runs only between requests and stops
+    at the first byte), and httptools buffers a header line of any length."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    log = logging.getLogger("tamis.service")
+
+    class Protocol(HttpToolsProtocol):
+        _head_timer = None
+        _head_open = False  # between a request's first byte (or the connection) and its headers' end
+        _head_begun = False  # and a request's first byte came
+        _head_bytes = 0
+
+        def _begin_head(self, begun: bool) -> None:
+            self._head_open, self._head_begun, self._head_bytes = True, begun, 0
+            if header_timeout > 0 and self._head_timer is None:
+                self._head_timer = self.loop.call_later(header_timeout, self._head_timed_out)
+
+        def _end_head(self) -> None:
+            self._head_open = False
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _refuse(self, raw: bytes | None) -> None:
+            self._end_head()
+            if not self.transport.is_closing():
+                if raw is not None and (self.cycle is None or self.cycle.response_complete):
+                    self.transport.write(raw)  # not into the middle of a pipelined request's response
+                self.transport.close()
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if not self._head_open:
+                return
+            if self.cycle is not None and not self.cycle.response_complete:  # pipelined behind a running one
+                self.cycle.keep_alive = False  # the connection ends with that request's response
+                return
+            log.info("closing a connection whose request headers did not come within %g s", header_timeout)
+            self._refuse(_raw_error(408, "Request Timeout", "body_timeout", "the request headers did not come "
+                                    f"within {header_timeout:g} s") if self._head_begun else None)
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._begin_head(begun=False)
+
+        def connection_lost(self, exc) -> None:
+            self._end_head()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._begin_head(begun=True)
+
+        def on_headers_complete(self) -> None:
+            self._end_head()
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_open:
+                self._head_bytes += len(data)
+            super().data_received(data)
+            if self._head_open and self._head_bytes > max_head_bytes:
+                self._refuse(_raw_error(431, "Request Header Fields Too Large", "too_large",
+                                        f"the request line and headers are over {max_head_bytes:,} bytes"))
+
+    return Protocol
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, log_level: str = "info") -> None:
     import uvicorn
 
@@ -76,7 +159,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, log_lev
         service.db.url.render_as_string(hide_password=True), service.workers.count)
     app = create_app(service)
     try:
+        # Slow clients: the headers within body_timeout_seconds (the protocol above), the body
+        # within its time (BodyLimit), idle keep-alive connections closed after 5 s (uvicorn's
+        # default, set here so it stays). No limit_concurrency: uvicorn counts open connections
+        # in it, idle ones included, and answers 503 to everyone past it, so slow clients
+        # holding connections would shut real ones out; put a proxy with per-client connection
+        # limits in front for that.
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level,
-                    timeout_graceful_shutdown=30)
+                    timeout_graceful_shutdown=30, timeout_keep_alive=5,
+                    http=http_protocol(settings.body_timeout_seconds))
     finally:
         service.stop()

@@ -41,14 +41,20 @@ class Service:
         self.require_keys = False
         self.ready = False
         from tamis.service.batcher import TextBatcher
+        from tamis.service.fetch import Fetcher
         from tamis.service.janitor import Janitor
         from tamis.service.webhooks import WebhookSender
         from tamis.service.workers import JobWorkers
 
         self.workers = JobWorkers(self, s.job_workers if workers is None else workers)
         self.webhooks = WebhookSender(self.deliveries)
+        #: Reads the URLs inputs name (data:, and http(s) where the operator turned fetching on).
+        self.fetcher = Fetcher(s)
         self.janitor = Janitor(self)
         self.batcher = TextBatcher(self, s.batch_max_texts, s.batch_max_wait_ms)
+        from tamis.service.review import ReviewDesk
+
+        self.review = ReviewDesk(self)
 
     # -- life -------------------------------------------------------------------------
 

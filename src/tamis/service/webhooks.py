@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.parse import urlsplit
 
 import httpx
 
 from tamis.service.errors import ServiceError
+from tamis.service.fetch import host_allowed, parse_url
 from tamis.storage import DeliveryStore
 from tamis.storage.webhooks import signature
 
@@ -19,24 +19,9 @@ log = logging.getLogger("tamis.service.webhooks")
 
 
 def check_url(url: str, allowed: tuple[str, ...]) -> str:
-    """``url`` if it is http(s) to a host the operator named (``host`` or ``host:port``)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ServiceError("invalid_request", f"webhook_url {url[:100]!r} is not a URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        raise ServiceError("invalid_request", "webhook_url must be an http or https URL, without credentials")
-    if any(ord(c) < 33 or ord(c) > 126 for c in url):
-        raise ServiceError("invalid_request", "webhook_url must be plain ASCII without spaces or control "
-                           "characters (percent-encode the rest)")
-    try:
-        httpx.URL(url)
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise ServiceError("invalid_request", f"webhook_url is not a valid URL: {exc}") from None
-    host = parts.hostname.lower()
-    names = {host} | ({f"{host}:{port}"} if port else set())
-    if not names & {a.lower() for a in allowed}:
+    """``url`` if it is http(s) to a host the operator named (``host``, ``host:port``, ``*.domain``)."""
+    _, host, port = parse_url(url, "webhook_url")
+    if not host_allowed(host, port, allowed):
         raise ServiceError("webhook_not_allowed", f"webhook host {host!r} is not one the operator allows "
                            "(setting webhook_hosts)")
     return url

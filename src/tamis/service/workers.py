@@ -129,7 +129,8 @@ class JobWorkers:
             self._running[job.id] = job
         try:
             result = self.scan_apart(pool, job) if pool is not None else self.service.run_job(job)
-            jobs.finish(job, result.to_dict())
+            outcome = result.to_dict()
+            jobs.finish(job, outcome, then=self.service.review.for_job(job, outcome))
         except InputError as exc:  # this input cannot be scanned: no retry
             failed = ScanResult(source=job.name, error=ScanError.of(exc))
             jobs.finish(job, failed.to_dict(), error=failed.error.to_dict())

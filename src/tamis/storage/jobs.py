@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tamis.errors import TamisError
 from tamis.storage.db import Database, stamp, utcnow
@@ -214,9 +216,11 @@ class JobStore:
             return s.execute(update(JobRow).where(self._mine(job)).values(
                 lease_until=utcnow() + self.lease)).rowcount == 1
 
-    def finish(self, job: Job, result: dict | None, error: dict | None = None) -> bool:
+    def finish(self, job: Job, result: dict | None, error: dict | None = None,
+               then: Callable[[Session], object] | None = None) -> bool:
         """Record the outcome: ``done`` with its result, or ``failed`` when ``error`` is
-        given (the input cannot be scanned: no retry). False if the claim was lost."""
+        given (the input cannot be scanned: no retry). False if the claim was lost.
+        ``then(session)`` adds what must commit with it (the job's review item)."""
         status = JobStatus.FAILED if error is not None else JobStatus.DONE
         with self.db.session() as s:
             done = s.execute(update(JobRow).where(self._mine(job)).values(
@@ -224,6 +228,8 @@ class JobStore:
                 finished_at=utcnow())).rowcount == 1
             if done:
                 self._ended(s, job.id)
+                if then is not None:
+                    then(s)
             return done
 
     def retry(self, job: Job, error: dict) -> bool:
@@ -261,11 +267,14 @@ class JobStore:
                 part = ids[chunk:chunk + 500]
                 s.execute(delete(DeliveryRow).where(DeliveryRow.job_id.in_(part)))
                 s.execute(delete(JobRow).where(JobRow.id.in_(part)))
-            blobs = {b for _, b in old if b}
-            if blobs:
-                kept = set(s.scalars(select(JobRow.blob).where(JobRow.blob.in_(blobs))))
-                blobs -= kept
-        return blobs
+        return {b for _, b in old if b} - self.blobs_in_use({b for _, b in old if b})
+
+    def blobs_in_use(self, blobs: set[str]) -> set[str]:
+        """Those of ``blobs`` a job still holds."""
+        if not blobs:
+            return set()
+        with self.db.session() as s:
+            return set(s.scalars(select(JobRow.blob).where(JobRow.blob.in_(sorted(blobs)))))
 
     @staticmethod
     def _ended(s, job_id: str) -> None:

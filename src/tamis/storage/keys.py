@@ -33,18 +33,26 @@ class ApiKey:
     rate_limit: int
     created_at: datetime
     revoked_at: datetime | None
+    #: Review queues a ``review`` key may work on (None: every queue).
+    queues: frozenset[str] | None = None
 
     @classmethod
     def of(cls, row: KeyRow) -> ApiKey:
+        from tamis.storage.reviewers import parse_queues
+
         return cls(row.id, row.name, row.prefix, tuple(s for s in row.scopes.split(",") if s), row.profile,
-                   row.rate_limit, row.created_at, row.revoked_at)
+                   row.rate_limit, row.created_at, row.revoked_at, parse_queues(row.queues))
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
 
+    def may_review(self, queue: str) -> bool:
+        return self.allows("review") and (self.queues is None or queue in self.queues)
+
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "prefix": self.prefix, "scopes": list(self.scopes),
                 "profile": self.profile, "rate_limit": self.rate_limit,
+                "queues": sorted(self.queues) if self.queues else ["*"],
                 "created_at": self.created_at.isoformat() + "Z",
                 "revoked_at": self.revoked_at.isoformat() + "Z" if self.revoked_at else None}
 
@@ -58,7 +66,7 @@ class KeyStore:
         self.db = db
 
     def create(self, name: str, scopes: tuple[str, ...] | list[str], profile: str | None = None,
-               rate_limit: int = 0, actor: str = "cli") -> tuple[ApiKey, str]:
+               rate_limit: int = 0, actor: str = "cli", queues: str | list | None = None) -> tuple[ApiKey, str]:
         """A new key; returns it and its secret, which is not stored and cannot be shown again."""
         bad = [s for s in scopes if s not in SCOPES]
         if bad or not scopes:
@@ -67,15 +75,19 @@ class KeyStore:
             raise KeyRequestError("a key needs a name of 1 to 128 characters")
         if rate_limit < 0:
             raise KeyRequestError("rate limit must not be negative")
+        from tamis.storage.reviewers import parse_queues
+
+        allowed = parse_queues(queues)
         secret = PREFIX + secrets.token_urlsafe(32)
         row = KeyRow(id=uuid.uuid4().hex, name=name, key_hash=_hash(secret), prefix=secret[:12],
                      scopes=",".join(dict.fromkeys(scopes)), profile=profile, rate_limit=rate_limit,
-                     created_at=utcnow())
+                     queues=",".join(sorted(allowed)) if allowed else "", created_at=utcnow())
         try:
             with self.db.session() as s:
                 s.add(row)
                 s.flush()
-                self._audit(s, actor, "key.create", name, {"scopes": list(scopes), "profile": profile})
+                self._audit(s, actor, "key.create", name, {"scopes": list(scopes), "profile": profile,
+                                                              "queues": row.queues or "*"})
         except IntegrityError:
             raise KeyRequestError(f"a key named {name!r} exists already") from None
         return ApiKey.of(row), secret

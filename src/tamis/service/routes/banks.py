@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +38,8 @@ from tamis.storage.db import stamp
 router = APIRouter(tags=["banks"])
 
 Format = Literal["csv", "jsonl"]
+#: The largest entry id (SQLite's INTEGER): a larger one in a request is a 422, not a database error.
+MAX_ID = 2**63 - 1
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
@@ -208,7 +210,7 @@ def lookup(request: Request, signal: Annotated[str, Query(max_length=16)],
 
 @router.get("/v1/banks/{name}/entries", summary="A bank's entries, with their ids, oldest first")
 def list_entries(request: Request, name: str, who: Caller = caller("scan"),
-                 after: Annotated[int, Query(ge=0)] = 0,
+                 after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSONResponse:
     store = bank_store(request.app.state.service)
     existing_bank(store, name)
@@ -254,7 +256,8 @@ async def entries_of_request(request: Request, bank: str, label: str | None, not
 
 
 @router.post("/v1/banks/{name}/entries", status_code=201, openapi_extra=ENTRIES_BODY,
-             summary="Add entries: the hashes of an upload (as tamis banks add), or one hash")
+             summary="Add entries: the hashes of an upload (as tamis banks add), or one hash",
+             responses={200: {"description": "Nothing added: every entry was in the bank already"}})
 async def add_entries(request: Request, name: str, who: Caller = caller("admin"),
                       label: Annotated[str | None, Query(max_length=64)] = None,
                       note: Annotated[str | None, Query(max_length=4096)] = None) -> JSONResponse:
@@ -278,7 +281,8 @@ async def add_entries(request: Request, name: str, who: Caller = caller("admin")
 
 
 @router.delete("/v1/banks/{name}/entries/{entry_id}", status_code=204, summary="Remove one entry")
-def remove_entry(request: Request, name: str, entry_id: int, who: Caller = caller("admin")) -> Response:
+def remove_entry(request: Request, name: str, entry_id: Annotated[int, Path(ge=0, le=MAX_ID)],
+                 who: Caller = caller("admin")) -> Response:
     service = request.app.state.service
     store = bank_store(service)
     existing_bank(store, name)
@@ -326,7 +330,9 @@ async def import_entries(request: Request, name: str, who: Caller = caller("admi
                          "error_count": len(report.errors)})
 
 
-@router.get("/v1/banks/{name}/export", summary="Export a bank's entries (as tamis banks export)")
+@router.get("/v1/banks/{name}/export", summary="Export a bank's entries (as tamis banks export)",
+            response_class=Response, responses={200: {"content": {
+                t.split(";")[0]: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()}}})
 def export_entries(request: Request, name: str, who: Caller = caller("scan"),
                    format: Annotated[Format, Query()] = "csv") -> Response:
     store = bank_store(request.app.state.service)

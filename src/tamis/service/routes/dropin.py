@@ -53,7 +53,7 @@ from tamis.errors import EmptyInputError
 from tamis.results import Action
 from tamis.service.auth import Caller, caller
 from tamis.service.bodies import read_scan
-from tamis.service.errors import ServiceError, error_response
+from tamis.service.errors import Error, ServiceError, error_response
 from tamis.service.routes.banks import find_matches
 from tamis.service.state import Service
 
@@ -181,7 +181,7 @@ def pictrs_caller(request: Request, key: Annotated[str | None, Query(max_length=
 
 
 @router.post("/v1/pictrs/validate", summary="pict-rs external validation: 2xx keeps the upload, 406 refuses it",
-             responses={406: {"description": "refused by the policy (block)"}})
+             responses={406: {"model": Error, "description": "refused by the policy (block)"}})
 async def pictrs_validate(request: Request, who: Caller = Depends(pictrs_caller),
                           profile: Annotated[str | None, Query(max_length=128)] = None) -> Response:
     service = request.app.state.service

@@ -17,6 +17,7 @@ from tamis.service.auth import Caller, caller
 from tamis.service.bodies import OPENAPI_BODY, read_scan
 from tamis.service.errors import ServiceError
 from tamis.storage import JobStatus
+from tamis.taxonomy import check_labels
 
 router = APIRouter(tags=["jobs"])
 
@@ -33,7 +34,7 @@ def _job(request: Request, job_id: str, who: Caller):
 
 
 @router.post("/v1/jobs", status_code=202, summary="Submit a scan to run in the background",
-             openapi_extra=OPENAPI_BODY)
+             openapi_extra=OPENAPI_BODY, responses={200: {"description": "The job this Idempotency-Key made before"}})
 async def submit(request: Request, who: Caller = caller("scan"),
                  idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
     service = request.app.state.service
@@ -43,11 +44,14 @@ async def submit(request: Request, who: Caller = caller("scan"),
     options = {k: v for k, v in (("profile", item.profile or who.profile), ("labels", item.labels)) if v}
     if options.get("profile"):
         service.policy(options["profile"])  # an unknown profile is refused now, not when the job runs
+    if options.get("labels"):
+        check_labels(options["labels"])  # and so is an unknown label (else: tried again and again, then failed)
     webhook_url = service.webhook_url(item.webhook_url)
 
     def store():
         blob = None
         if item.text is None:
+            item.fetch(service.fetcher, service.settings.max_upload_bytes)  # stored like an upload
             if item.file is not None:
                 item.file.seek(0)
                 blob, _ = service.blobs.put(item.file)

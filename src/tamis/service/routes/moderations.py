@@ -7,13 +7,11 @@ and the same response as OpenAI's, so a client of it (the official ``openai`` pa
 categories (docs/SERVICE.md has the table); a category is flagged when the tamis policy
 sends a label of it to review or block. An array of strings gives one result per string; an
 array of parts is one input and gives one result. Image URLs other than ``data:`` are
-refused: the service fetches nothing unless an operator configures it.
+refused unless the operator turned fetching on (``fetch_hosts``; tamis.service.fetch).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from typing import Annotated, Literal
 
@@ -24,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tamis.results import Action, ScanResult
 from tamis.service.auth import Caller, caller
-from tamis.service.bodies import parse
+from tamis.service.bodies import json_body, parse
 from tamis.service.errors import ServiceError
 
 router = APIRouter(tags=["drop-in"])
@@ -75,19 +73,6 @@ class ModerationRequest(BaseModel):
     model: str | None = None
 
 
-def _image(url: str) -> bytes:
-    if not url.startswith("data:"):
-        raise ServiceError("url_not_allowed", "only data: URLs are accepted for images; this service fetches no "
-                           "URL unless its operator allows it")
-    head, _, payload = url.partition(",")
-    if not head.endswith(";base64"):
-        raise ServiceError("invalid_request", "an image data: URL must be base64 (data:image/png;base64,...)")
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ServiceError("invalid_request", "the image data: URL is not valid base64") from None
-
-
 def moderation(results: list[ScanResult]) -> dict:
     """One OpenAI moderation result from the scans of one input's parts."""
     scores: dict[str, float] = {}
@@ -114,7 +99,7 @@ def moderation(results: list[ScanResult]) -> dict:
             "category_applied_input_types": {c: sorted(kinds[c]) for c in CATEGORIES}}
 
 
-@router.post("/v1/moderations", summary="OpenAI-compatible moderation")
+@router.post("/v1/moderations", summary="OpenAI-compatible moderation", openapi_extra=json_body(ModerationRequest))
 async def moderations(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     service = request.app.state.service
     body = parse(ModerationRequest, await request.body())
@@ -137,7 +122,8 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
             if isinstance(part, TextPart):
                 parts.append(service.scan(service.open(name=f"<input {i}>", text=part.text), profile))
             else:
-                data = _image(part.image_url.url)
+                with service.fetcher.open(part.image_url.url, service.settings.max_bytes) as image:
+                    data = image.read()
                 parts.append(service.scan(service.open(name=f"<image {i}>", data=data), profile, allow_video=False))
         return [moderation(parts)]
 

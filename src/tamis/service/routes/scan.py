@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from tamis.service.auth import Caller, caller
-from tamis.service.bodies import OPENAPI_BODY, TextItem, TextsBody, parse, read_scan
+from tamis.service.bodies import OPENAPI_BODY, TextItem, TextsBody, json_body, parse, read_scan
 from tamis.service.errors import ServiceError
 
 router = APIRouter(tags=["scan"])
@@ -28,17 +28,32 @@ async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
         [result] = await service.scan_texts_batched([(item.name, item.text)], item.profile or who.profile,
                                                     item.labels)
         result.raise_error()
-        return JSONResponse(result.to_dict())
+        return await answer(service, result, who, text=item.text)
 
     def work():
-        content = service.open(name=item.name, data=item.read())
-        return service.scan(content, item.profile or who.profile, item.labels, allow_video=False)
+        item.fetch(service.fetcher, service.settings.max_bytes)
+        data = item.read()
+        content = service.open(name=item.name, data=data)
+        return service.scan(content, item.profile or who.profile, item.labels, allow_video=False), data
 
-    result = await run_in_threadpool(work)
-    return JSONResponse(result.to_dict())
+    result, data = await run_in_threadpool(work)
+    return await answer(service, result, who, data=data)
 
 
-@router.post("/v1/scan/texts", summary="Scan many short texts now, in batches")
+async def answer(service, result, who: Caller, *, text: str | None = None, data: bytes | None = None) -> JSONResponse:
+    """The result; one that needs a person is queued for review first (its item's id in the
+    ``Tamis-Review-Item`` header)."""
+    headers = {}
+    if service.review.wanted(result) is not None:
+        item = await run_in_threadpool(service.review.from_scan, result, owner=who.owner, text=text, data=data)
+        headers["Tamis-Review-Item"] = item
+    return JSONResponse(result.to_dict(), headers=headers)
+
+
+TEXTS_BODY = json_body(TextsBody)
+
+
+@router.post("/v1/scan/texts", summary="Scan many short texts now, in batches", openapi_extra=TEXTS_BODY)
 async def scan_texts(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     service = request.app.state.service
     body = parse(TextsBody, await request.body())
@@ -48,4 +63,7 @@ async def scan_texts(request: Request, who: Caller = caller("scan")) -> JSONResp
     items = [(t.id or f"<text {i}>", t.text) if isinstance(t, TextItem) else (f"<text {i}>", t)
              for i, t in enumerate(body.texts)]
     results = await service.scan_texts_batched(items, body.profile or who.profile, body.labels)
+    for (_, text), r in zip(items, results):
+        if service.review.wanted(r) is not None:
+            await run_in_threadpool(service.review.from_scan, r, owner=who.owner, text=text)
     return JSONResponse({"results": [r.to_dict() for r in results]})

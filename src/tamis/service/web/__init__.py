@@ -1,0 +1,1 @@
+"""The review page: sign-in, queues, one item at a time, decisions (``/review``)."""
