@@ -18,10 +18,12 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    service = make_service(tmp_path_factory.mktemp("review"), None, review_queues="spam=spam;minors=sexual/minors")
+    service = make_service(tmp_path_factory.mktemp("review"), None, review_queues="spam=spam;minors=sexual/minors",
+                           review_blur_queues="default")
     service.review.reviewers.create("alice", PASSWORD, "*")
     service.review.reviewers.create("bob", PASSWORD, "spam")
     service.review.reviewers.create("mallory", PASSWORD, "minors")
+    _, service.lead_key = service.keys.create("lead", ["scan", "review", "admin"])
     yield service
     service.stop()
 
@@ -32,7 +34,8 @@ def app(svc):
 
 
 def client(app) -> TestClient:
-    return TestClient(app)
+    """A client with a key of every scope (once reviewers exist, the review API needs a key)."""
+    return TestClient(app, headers={"authorization": f"Bearer {app.state.service.lead_key}"})
 
 
 def upload(c: TestClient, path, **headers):
@@ -117,11 +120,65 @@ def test_api_claims_and_decisions(app, svc, samples):
         assert decided[0]["id"] == item_id and decided[0]["reason"] == "an ordinary invoice"
     log = svc.keys.audit_log(20)
     assert any(e["action"] == "review.approve" and e["actor"] == "key:spam-api" for e in log)
-    svc.keys.revoke("review-admin-api")
-    for name in ("spam-api", "minors-api", "scan-api"):
-        svc.keys.revoke(name)
-    svc.require_keys = False
-    svc.keys_changed()
+
+
+def test_without_keys_the_review_api_is_closed_once_reviewers_exist(tmp_path):
+    service = make_service(tmp_path, None)
+    try:
+        with TestClient(create_app(service)) as c:
+            assert c.get("/v1/review/items").status_code == 200  # open, on loopback, until...
+            service.review.reviewers.create("alice", PASSWORD)
+            service.review.reviewers._any_checked = (0.0, False)
+            closed = c.get("/v1/review/items")
+            assert closed.status_code == 401 and "reviewers exist" in closed.json()["error"]["message"]
+    finally:
+        service.stop()
+
+
+def test_moderators_sharing_a_key_name_themselves(app, svc):
+    with client(app) as c:
+        item_id = c.post("/v1/scan", json={"text": REVIEW_TEXT}).headers["tamis-review-item"]
+        ann = c.post(f"/v1/review/items/{item_id}/claim", headers={"x-tamis-reviewer": "ann"})
+        assert ann.status_code == 200 and ann.json()["claimed_by"] == "key:lead/ann"
+        ben = c.post(f"/v1/review/items/{item_id}/claim", headers={"x-tamis-reviewer": "ben"})
+        assert ben.status_code == 409 and ben.json()["error"]["code"] == "claimed"
+        ben = c.post(f"/v1/review/items/{item_id}/decision", headers={"x-tamis-reviewer": "ben"},
+                     json={"decision": "approve", "reason": "not ann's"})
+        assert ben.status_code == 409 and ben.json()["error"]["code"] == "claim_lost"
+        bad = c.post(f"/v1/review/items/{item_id}/claim", headers={"x-tamis-reviewer": "a b/../c"})
+        assert bad.status_code == 422
+        done = c.post(f"/v1/review/items/{item_id}/decision", headers={"x-tamis-reviewer": "ann"},
+                      json={"decision": "approve", "reason": "ann decides"})
+        assert done.json()["decided_by"] == "key:lead/ann"
+
+
+def test_escalation_moves_the_item_on_and_not_back(app, svc):
+    with client(app) as c:
+        item_id = c.post("/v1/scan", json={"text": REVIEW_TEXT}).headers["tamis-review-item"]
+        me = {"x-tamis-reviewer": "first"}
+        c.post(f"/v1/review/items/{item_id}/claim", headers=me)
+        up = c.post(f"/v1/review/items/{item_id}/decision", headers=me,
+                    json={"decision": "escalate", "reason": "not sure"}).json()
+        assert (up["queue"], up["status"], up["escalated_from"], up["claimed_by"]) == (
+            "escalated", "pending", "spam", None)
+        assert svc.review.items.take_next(None, "key:lead/first", queue="escalated") is None  # not back to them
+        again = c.post(f"/v1/review/items/{item_id}/claim", headers={"x-tamis-reviewer": "second"})
+        assert again.status_code == 200
+        twice = c.post(f"/v1/review/items/{item_id}/decision", headers={"x-tamis-reviewer": "second"},
+                       json={"decision": "escalate", "reason": "still not sure"})
+        assert twice.status_code == 422
+        c.post(f"/v1/review/items/{item_id}/release", headers={"x-tamis-reviewer": "second"})
+    entry = next(e for e in svc.keys.audit_log(50) if e["action"] == "review.escalate" and e["target"] == item_id)
+    assert entry["detail"]["queue"] == "spam" and entry["detail"]["to"] == "escalated"
+
+
+def test_an_upload_gone_is_410_not_500(app, svc, samples):
+    with client(app) as c:
+        item = svc.review.items.add(queue="spam", origin="scan", name="gone.png", kind="image", action="review",
+                                    risk=0.5, labels=["spam"], blob="f" * 64,
+                                    result={"decision": {"action": "review", "reasons": []}})
+        r = c.get(f"/v1/review/items/{item.id}/media")
+        assert r.status_code == 410 and r.json()["error"]["code"] == "media_gone"
 
 
 def test_a_job_review_decision_reaches_its_webhook(tmp_path):
@@ -170,6 +227,15 @@ def test_sign_in_is_csrf_protected_and_throttled(app):
     with client(app) as c:
         redirect = c.get("/review/login", params={"next": "//evil.example/x"})
         assert 'name="next" value="/review"' in redirect.text  # no open redirect
+        post_only = c.get("/review/login", params={"next": "/review/items/" + "a" * 32 + "/decision"})
+        assert 'name="next" value="/review"' in post_only.text
+        item = c.get("/review/login", params={"next": "/review/items/" + "a" * 32})
+        assert 'name="next" value="/review/items/' + "a" * 32 + '"' in item.text
+    with client(app) as c:
+        sign_in(c, "alice")
+        page = c.get("/review", params={"notice": "Call +1 555 0100 to verify your account"}).text
+        assert "555 0100" not in page  # no words of the URL on the page
+        assert "Saved." in c.get("/review", params={"notice": "saved"}).text
 
 
 def test_the_page_keeps_items_to_their_queue(app, svc, samples):
@@ -204,13 +270,17 @@ def test_text_items_mask_personal_data_until_asked(app, svc):
         item_id = r.headers["tamis-review-item"]
         sign_in(c, "alice")
         page = c.get(f"/review/items/{item_id}").text
-        masked = page.split('class="masked">')[1].split("</p>")[0]
-        plain = page.split('class="plain" hidden>')[1].split("</p>")[0]
-        assert "415 555" not in masked and "<mark" in masked and "415 555 0100" in plain
-        assert 'id="unmask"' in page
-        form = csrf_of(page)
-        r = c.post(f"/review/items/{item_id}/decision", data={"csrf": form, "decision": "remove", "reason": "threat"},
-                   follow_redirects=False)
+        text = page.split('class="masked">')[1].split("</p>")[0]
+        assert "415 555" not in page and "<mark" in text  # not in the page at all, not only hidden
+        assert f'href="/review/items/{item_id}?plain=1"' in page
+        shown = c.get(f"/review/items/{item_id}", params={"plain": 1}).text
+        assert "415 555 0100" in shown.split('class="plain">')[1].split("</p>")[0]
+        assert any(e["action"] == "review.show_personal_data" and e["target"] == item_id
+                   for e in svc.keys.audit_log(20))
+        assert c.post(f"/review/items/{item_id}/renew", data={"csrf": csrf_of(page)}).status_code == 204
+        assert c.post(f"/review/items/{item_id}/renew", data={"csrf": "forged"}).status_code == 403
+        r = c.post(f"/review/items/{item_id}/decision", data={"csrf": csrf_of(page), "decision": "remove",
+                                                               "reason": "threat"}, follow_redirects=False)
         assert r.status_code == 303
         assert c.get(f"/v1/review/items/{item_id}").json()["decided_by"] == "reviewer:alice"
 
@@ -264,3 +334,21 @@ def test_a_video_item_has_its_timeline_with_best_frames(app, svc, samples):
         media = c.get(f"/review/items/{item.id}/media")
         assert media.content == video.read_bytes() and media.headers["content-type"] == "video/x-matroska"
         c.post(f"/review/items/{item.id}/release", data={"csrf": csrf_of(page.text)})
+
+
+def test_a_reviewer_may_turn_the_blur_off_except_where_the_queue_keeps_it(app, svc):
+    with client(app) as c:
+        queue_page = sign_in(c, "alice")
+        c.post("/review/prefs", data={"csrf": csrf_of(queue_page.text)})  # blur unchecked
+        spam = c.post("/v1/scan", json={"text": REVIEW_TEXT}).headers["tamis-review-item"]
+        page = c.get(f"/review/items/{spam}").text
+        assert 'class="media text"' in page  # alice sees it as it is
+        c.post(f"/review/items/{spam}/release", data={"csrf": csrf_of(page)})
+        other = svc.review.items.add(queue="default", origin="scan", name="t", kind="text", text="plain words",
+                                     action="review", risk=0.5, labels=["spam"],
+                                     result=svc.scan_texts([("t", "plain words")])[0].to_dict())
+        kept = c.get(f"/review/items/{other.id}").text
+        assert 'class="media text blurred"' in kept  # the queue keeps it blurred
+        c.post(f"/review/items/{other.id}/release", data={"csrf": csrf_of(kept)})
+        c.post("/review/prefs", data={"csrf": csrf_of(page), "blur": "1"})
+        assert svc.review.reviewers.get("alice").blur

@@ -43,6 +43,24 @@ def test_one_reviewer_at_a_time_and_claims_run_out(db):
     assert store.get(item.id).claimed_by is None
 
 
+def test_a_claim_checks_the_queue_as_it_is_made(db):
+    store = ReviewStore(db)
+    item = add(store, queue="spam")
+    assert store.take(item.id, "bob", frozenset({"minors"})) is None  # moved (escalated) since bob looked
+    assert store.take(item.id, "bob", frozenset({"spam"})).claimed_by == "bob"
+    store.decide(item.id, "bob", "escalate", "a second look")
+    assert store.take(item.id, "bob", frozenset({"spam"})) is None
+    assert store.take_next(None, "bob") is None  # never back to the one who escalated it
+    assert store.take_next(None, "carol").id == item.id
+    assert store.renew(item.id, "carol") and not store.renew(item.id, "bob")
+
+
+def test_text_with_nul_characters_is_stored(db):
+    store = ReviewStore(db)
+    item = add(store, "a\x00b")
+    assert store.get(item.id).text == "a\ufffdb" and store.get(item.id).name == "a\ufffdb"
+
+
 def test_oldest_or_riskiest_first_and_no_item_twice_under_contention(db):
     store = ReviewStore(db)
     made = [add(store, f"t{i}", risk=i / 40) for i in range(24)]

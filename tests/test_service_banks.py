@@ -251,6 +251,8 @@ def test_pictrs_external_validation(client, caplog):
     assert review.status_code == 200 and review.json()["action"] == "review" and "weapons" in review.json()["labels"]
     assert any("to review" in r.getMessage() and hashlib.sha256(CAT).hexdigest() in r.getMessage()
                for r in caplog.records)
+    queued = client.get(f"/v1/review/items/{review.json()['review_item']}").json()  # a moderator looks later
+    assert queued["labels"] == ["weapons"] and queued["kind"] == "image"
     bad_profile = client.post("/v1/pictrs/validate?profile=nope", content=ROCKET,
                               headers={"content-type": "image/jpeg"})
     assert bad_profile.status_code == 400 and bad_profile.json()["error"]["code"] == "policy_error"

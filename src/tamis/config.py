@@ -160,6 +160,8 @@ class Settings:
     review_blocked: bool = False
     #: Minutes an opened review item stays claimed by its reviewer without a decision.
     review_claim_minutes: float = 5.0
+    #: Queues whose media always starts blurred and grey, whatever a reviewer's own default.
+    review_blur_queues: tuple[str, ...] = ()
     #: Faces always blurred on the review page, even when the picture is revealed.
     review_blur_faces: bool = False
     #: Hours a reviewer stays signed in.
@@ -199,6 +201,11 @@ class Settings:
 _ENV_PREFIX = "TAMIS_"
 
 
+def _items(raw: Any) -> list:
+    """A list setting: ``a,b`` in the environment, a list in config.yaml."""
+    return [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else list(raw)
+
+
 def _queues(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``{queue: [label, ...]}`` or ``queue=label,label;queue=label``, in order."""
     import re
@@ -228,6 +235,8 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
             return raw
         if name == "review_queues":
             return _queues(raw)
+        if name == "review_blur_queues":
+            return tuple(q for q, _ in _queues({q: ["-"] for q in _items(raw)}))
         if name in ("detectors", "blocklists", "webhook_hosts", "fetch_hosts", "fetch_allow_networks"):
             items = [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else raw
             if name == "blocklists":

@@ -76,6 +76,8 @@ def create_app(service: Service | None = None) -> FastAPI:
         s = app.state.service.settings if app.state.service is not None else None
         if s is None:
             return 64 * 1024 * 1024
+        if path.startswith("/review"):
+            return 64 * 1024  # the review page's forms: a reason of 2,000 characters at most
         scan_now = s.max_bytes * 4 // 3 + 1024 * 1024  # base64 in JSON, multipart framing
         if path.startswith("/v1/jobs") and content_type != "application/json":
             return s.max_upload_bytes  # spooled to disk as it comes, not held in memory

@@ -101,14 +101,14 @@ class ReviewDesk:
         if item is None:
             raise ServiceError("not_found", "no such review item")
         if not who.may(item.queue):
-            raise ServiceError("forbidden", f"no access to the review queue {item.queue!r}")
+            raise ServiceError("forbidden", "this item is in a review queue you have no access to")
         return item
 
     def claim(self, item_id: str, who: Reviewing) -> ReviewItem:
         item = self.item(item_id, who)
         if item.status != "pending":
             raise ServiceError("already_decided", f"this item was decided ({item.decision}) by {item.decided_by}")
-        taken = self.items.take(item_id, who.actor)
+        taken = self.items.take(item_id, who.actor, who.queues)  # the queue checked again as it is claimed
         if taken is None:
             raise ServiceError("claimed", "another reviewer holds this item; it is free again when they "
                                "decide or their claim runs out")
@@ -116,7 +116,8 @@ class ReviewDesk:
 
     def decide(self, item_id: str, who: Reviewing, decision: str, reason: str, bank: str | None = None,
                label: str | None = None) -> ReviewItem:
-        """Apply a decision on an item ``who`` holds (``claim_lost`` otherwise)."""
+        """Apply a decision on an item ``who`` holds (``claim_lost`` otherwise). A removed
+        item's hashes go to ``bank`` once the decision is recorded."""
         reason = (reason or "").strip()
         if not reason:
             raise ServiceError("invalid_request", "a decision needs a reason")
@@ -127,46 +128,68 @@ class ReviewDesk:
         if bank and decision != "remove":
             raise ServiceError("invalid_request", "only a removed item's hashes go to a bank")
         item = self.item(item_id, who)
-        if not self.items.renew(item_id, who.actor):  # still ours (and renewed while we bank)
-            raise ServiceError("claim_lost", "you do not hold this item (its claim ran out, or another "
-                               "reviewer took it): open it again")
+        if decision == "escalate" and item.queue == ESCALATED_QUEUE:
+            raise ServiceError("invalid_request", "this item was escalated already: approve or remove it")
         if bank:
-            self._bank(item, bank, label or (item.labels[0] if item.labels else "known_content"), who)
+            label = self._check_bank(bank, label or (item.labels[0] if item.labels else "known_content"))
+        if not self.items.renew(item_id, who.actor):  # still ours
+            raise ServiceError("claim_lost", "you do not hold this item (another reviewer took it, or it was "
+                               "decided): open it again")
         event = None
         if item.job_id and item.webhook_url:
-            event = {"event": "review.decided", "job_id": item.job_id,
+            kind = "review.escalated" if decision == "escalate" else "review.decided"
+            event = {"event": kind, "job_id": item.job_id,
                      "review": {"id": item.id, "decision": decision, "reason": reason, "by": who.actor,
                                 "queue": item.queue, "bank": bank}}
         try:
             decided = self.items.decide(item_id, who.actor, decision, reason, bank=bank,
                                         escalate_to=ESCALATED_QUEUE, event=event)
         except ClaimLost:
-            raise ServiceError("claim_lost", "your claim on this item ran out before the decision was "
+            raise ServiceError("claim_lost", "another reviewer took this item before the decision was "
                                "recorded: open it again") from None
+        if bank:
+            try:
+                self._bank(item, bank, label, who)
+            except Exception:  # noqa: BLE001 - the decision stands; the audit log says what was not banked
+                log.exception("review item %s: removed, but its hashes could not be added to bank %s", item.id, bank)
+                self.service.keys.audit(who.actor, "bank.add_failed", bank, {"review_item": item.id})
+                raise ServiceError("bank_failed", f"the item was removed, but its hashes could not be added to "
+                                   f"{bank!r}; add them with POST /v1/banks/{bank}/entries") from None
         if event is not None:
             self.service.webhooks.wake()
         return decided
 
-    def _bank(self, item: ReviewItem, bank: str, label: str, who: Reviewing) -> None:
-        """The item's hashes into ``bank`` (the bank detector sees them at its next scan)."""
-        from tamis.banks.store import BankError, Entry
-        from tamis.detectors.banks import bank_signals
+    def _check_bank(self, bank: str, label: str) -> str:
+        from tamis.banks.store import BankError
         from tamis.taxonomy import LABELS
 
-        store = self.service.bank_store
         try:
-            store.bank(bank)
+            self.service.bank_store.bank(bank)
         except BankError:
             raise ServiceError("not_found", f"no bank named {bank!r} (create it first: tamis banks create)") from None
         if label not in LABELS:
             raise ServiceError("invalid_request", f"{label!r} is not a label of the taxonomy (tamis labels)")
+        return label
+
+    def _bank(self, item: ReviewItem, bank: str, label: str, who: Reviewing) -> None:
+        """The item's hashes into ``bank`` (the bank detector sees them at its next scan)."""
+        from tamis.banks.store import Entry
+        from tamis.detectors.banks import bank_signals
+
         entries = [Entry(bank, s, v, label, f"review item {item.id}, removed by {who.actor}", source=item.name[:200])
                    for s, v in bank_signals(self.open(item))]
-        report = store.add(entries)
+        report = self.service.bank_store.add(entries)
         self.service.keys.audit(who.actor, "bank.add", bank, {"added": report.added, "review_item": item.id,
                                                             "signals": sorted({e.signal for e in entries})})
 
     def open(self, item: ReviewItem):
         if item.text is not None:
             return self.service.open(name=item.name, text=item.text)
-        return self.service.open(name=item.name, path=str(self.service.blobs.path(item.blob)))
+        return self.service.open(name=item.name, path=str(self.media_path(item)))
+
+    def media_path(self, item: ReviewItem):
+        """Where an item's upload is; ``media_gone`` when it is not there any more."""
+        path = self.service.blobs.path(item.blob)
+        if not path.is_file():
+            raise ServiceError("media_gone", "this item's upload is no longer stored")
+        return path

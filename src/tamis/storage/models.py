@@ -128,12 +128,15 @@ class ReviewItemRow(Base):
     result: Mapped[dict] = mapped_column(JSON)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(), index=True)
-    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     claim_until: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    #: Where an escalated item came from, and who escalated it (it does not come back to them).
+    escalated_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    escalated_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: approve, remove (or escalate, which moves the item to another queue and leaves it pending)
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True, index=True)
     #: The bank the item's hashes were added to when it was removed.
     bank: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -45,6 +45,8 @@ class ReviewItem:
     created_at: datetime
     claimed_by: str | None
     claim_until: datetime | None
+    escalated_from: str | None
+    escalated_by: str | None
     decision: str | None
     reason: str | None
     decided_by: str | None
@@ -65,11 +67,18 @@ class ReviewItem:
                "created_at": stamp(self.created_at),
                "claimed_by": self.claimed_by if self.claimed() else None,
                "claim_until": stamp(self.claim_until) if self.claimed() else None,
+               "escalated_from": self.escalated_from, "escalated_by": self.escalated_by,
                "decision": self.decision, "reason": self.reason, "decided_by": self.decided_by,
                "decided_at": stamp(self.decided_at), "bank": self.bank}
         if with_result:
             out["result"] = self.result
         return out
+
+
+def _storable(text: str | None) -> str | None:
+    """Text PostgreSQL can store (it refuses NUL characters; a scan of a text holding some
+    still needs its item)."""
+    return text.replace("\x00", "\ufffd") if text is not None else None
 
 
 class ClaimLost(Exception):
@@ -90,8 +99,9 @@ class ReviewStore:
                 webhook_url: str | None = None) -> str:
         """Queue an item in the caller's transaction (a job's end and its item commit together)."""
         item_id = secrets.token_hex(16)
+        name, text = _storable(name)[:512], _storable(text)
         s.add(ReviewItemRow(id=item_id, queue=queue, status=PENDING, origin=origin, job_id=job_id, owner=owner,
-                            name=name[:512], kind=kind, media_type=media_type, text=text, blob=blob, action=action,
+                            name=name, kind=kind, media_type=media_type, text=text, blob=blob, action=action,
                             risk=float(risk), labels=labels, result=result, webhook_url=webhook_url,
                             created_at=utcnow()))
         return item_id
@@ -150,20 +160,23 @@ class ReviewStore:
         return or_(ReviewItemRow.claim_until.is_(None), ReviewItemRow.claim_until <= now,
                    ReviewItemRow.claimed_by == who)
 
-    def take(self, item_id: str, who: str) -> ReviewItem | None:
-        """Claim an item for ``who`` (or renew their claim); None when someone else holds it
-        or it was decided."""
+    def take(self, item_id: str, who: str, queues: frozenset[str] | None = None) -> ReviewItem | None:
+        """Claim an item for ``who`` (or renew their claim), if it is in one of ``queues``
+        (None: any) as it is claimed; None when someone else holds it, it was decided, or it
+        moved to a queue they may not see."""
         now = utcnow()
+        q = update(ReviewItemRow).where(ReviewItemRow.id == item_id, ReviewItemRow.status == PENDING,
+                                        self._free_or(who, now))
+        if queues is not None:
+            q = q.where(ReviewItemRow.queue.in_(sorted(queues)))
         with self.db.session() as s:
-            taken = s.execute(update(ReviewItemRow).where(
-                ReviewItemRow.id == item_id, ReviewItemRow.status == PENDING, self._free_or(who, now)).values(
-                claimed_by=who, claim_until=now + self.claim)).rowcount == 1
+            taken = s.execute(q.values(claimed_by=who, claim_until=now + self.claim)).rowcount == 1
         return self.get(item_id) if taken else None
 
     def take_next(self, queues: frozenset[str] | None, who: str, order: str = "oldest",
                   queue: str | None = None) -> ReviewItem | None:
         """Claim the first item of these queues no one else holds (one already held by
-        ``who`` first, so a reload does not take a second one)."""
+        ``who`` first, so a reload does not take a second one; never one ``who`` escalated)."""
         now = utcnow()
         with self.db.session() as s:
             q = self._pending(queues)
@@ -171,22 +184,24 @@ class ReviewStore:
                 q = q.where(ReviewItemRow.queue == queue)
             mine = s.scalars(q.where(ReviewItemRow.claimed_by == who, ReviewItemRow.claim_until > now)
                              .with_only_columns(ReviewItemRow.id).limit(1)).first()
-            candidates = [mine] if mine else list(s.scalars(self._ordered(
-                q.where(or_(ReviewItemRow.claim_until.is_(None), ReviewItemRow.claim_until <= now)), order)
-                .with_only_columns(ReviewItemRow.id).limit(20)))
+            free = q.where(or_(ReviewItemRow.claim_until.is_(None), ReviewItemRow.claim_until <= now),
+                           or_(ReviewItemRow.escalated_by.is_(None), ReviewItemRow.escalated_by != who))
+            candidates = [mine] if mine else list(s.scalars(self._ordered(free, order)
+                                                            .with_only_columns(ReviewItemRow.id).limit(20)))
         for item_id in candidates:  # another reviewer may take one between the read and the claim
-            item = self.take(item_id, who)
+            item = self.take(item_id, who, queues)
             if item is not None:
                 return item
         return None
 
     def renew(self, item_id: str, who: str) -> bool:
-        """Extend ``who``'s claim, if they still hold it."""
+        """Extend ``who``'s claim, if it is still theirs: a claim that ran out is theirs until
+        someone else takes the item."""
         now = utcnow()
         with self.db.session() as s:
             return s.execute(update(ReviewItemRow).where(
-                ReviewItemRow.id == item_id, ReviewItemRow.status == PENDING, ReviewItemRow.claimed_by == who,
-                ReviewItemRow.claim_until > now).values(claim_until=now + self.claim)).rowcount == 1
+                ReviewItemRow.id == item_id, ReviewItemRow.status == PENDING, ReviewItemRow.claimed_by == who)
+                .values(claim_until=now + self.claim)).rowcount == 1
 
     def release(self, item_id: str, who: str) -> bool:
         with self.db.session() as s:
@@ -204,19 +219,25 @@ class ReviewStore:
         if decision not in DECISIONS:
             raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
         now = utcnow()
-        mine = and_(ReviewItemRow.id == item_id, ReviewItemRow.status == PENDING, ReviewItemRow.claimed_by == who,
-                    ReviewItemRow.claim_until > now)
-        if decision == "escalate":
-            values = {"queue": escalate_to, "claimed_by": None, "claim_until": None, "reason": reason}
-        else:
-            values = {"status": DECIDED, "decision": decision, "reason": reason, "decided_by": who,
-                      "decided_at": now, "bank": bank, "claim_until": None}
+        reason = _storable(reason)
+        mine = and_(ReviewItemRow.id == item_id, ReviewItemRow.status == PENDING, ReviewItemRow.claimed_by == who)
         with self.db.session() as s:
-            if s.execute(update(ReviewItemRow).where(mine).values(**values)).rowcount != 1:
-                raise ClaimLost(item_id)
             row = s.get(ReviewItemRow, item_id)
+            if row is None:
+                raise ClaimLost(item_id)
+            was = row.queue
+            if decision == "escalate":
+                values = {"queue": escalate_to, "claimed_by": None, "claim_until": None, "reason": reason,
+                          "escalated_from": was, "escalated_by": who}
+            else:
+                values = {"status": DECIDED, "decision": decision, "reason": reason, "decided_by": who,
+                          "decided_at": now, "bank": bank, "claim_until": None}
+            if s.execute(update(ReviewItemRow).where(mine, ReviewItemRow.queue == was)
+                         .values(**values)).rowcount != 1:
+                raise ClaimLost(item_id)
+            moved = escalate_to if decision == "escalate" else None
             s.add(AuditRow(at=now, actor=who[:128], action=f"review.{decision}", target=item_id,
-                           detail={"reason": reason, "queue": row.queue, "bank": bank, "job_id": row.job_id,
+                           detail={"reason": reason, "queue": was, "to": moved, "bank": bank, "job_id": row.job_id,
                                    "labels": row.labels}))
             if row.webhook_url and row.job_id and event is not None:
                 add_delivery(s, row.job_id, row.webhook_url, event["event"], event)

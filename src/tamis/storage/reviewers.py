@@ -8,15 +8,18 @@ its own CSRF token that every form it posts must carry.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tamis.errors import TamisError
@@ -33,6 +36,10 @@ _DUMMY = _hasher.hash(secrets.token_hex(16))
 
 class ReviewerError(TamisError):
     code = "bad_reviewer_request"
+
+
+class SignInBusy(TamisError):
+    code = "rate_limited"
 
 
 def parse_queues(raw: str | list | tuple | None) -> frozenset[str] | None:
@@ -87,6 +94,10 @@ class ReviewerStore:
     def __init__(self, db: Database, session_hours: float = 12.0) -> None:
         self.db = db
         self.session_life = timedelta(hours=session_hours)
+        self._any_checked = (0.0, False)
+        #: Password checks at once (argon2id takes tens of ms and 64 MiB each): a flood of
+        #: sign-ins waits here, not in the database pool or in memory.
+        self._verifying = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
     def create(self, name: str, password: str, queues: str | list | tuple | None = "*", actor: str = "cli") -> Reviewer:
         if not NAME.match(name or ""):
@@ -111,6 +122,14 @@ class ReviewerStore:
             row = s.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).first()
             return Reviewer.of(row) if row else None
 
+    def any(self) -> bool:
+        """Whether any reviewer was ever made (checked at most every few seconds)."""
+        now = time.monotonic()
+        if now - self._any_checked[0] > 5.0 or not self._any_checked[1]:
+            with self.db.session() as s:
+                self._any_checked = (now, s.scalar(select(func.count()).select_from(ReviewerRow)) > 0)
+        return self._any_checked[1]
+
     def list(self) -> list[Reviewer]:
         with self.db.session() as s:
             return [Reviewer.of(r) for r in s.scalars(select(ReviewerRow).order_by(ReviewerRow.name))]
@@ -134,19 +153,30 @@ class ReviewerStore:
     # -- sessions ---------------------------------------------------------------------
 
     def sign_in(self, name: str, password: str) -> tuple[str, SignedIn] | None:
-        """A new session (its cookie value, and who it is) for the right password; None otherwise."""
+        """A new session (its cookie value, and who it is) for the right password; None
+        otherwise. Raises :class:`SignInBusy` when too many checks run at once."""
         with self.db.session() as s:
             row = s.scalars(select(ReviewerRow).where(ReviewerRow.name == name)).first()
-            stored = row.password_hash if row is not None and row.disabled_at is None else _DUMMY
-            try:
-                _hasher.verify(stored, password)
-            except (VerificationError, InvalidHashError):
-                return None
+            found = (row.id, row.password_hash) if row is not None and row.disabled_at is None else None
+        stored = found[1] if found else _DUMMY
+        if not self._verifying.acquire(timeout=2.0):
+            raise SignInBusy("too many sign-ins at once: try again in a moment")
+        try:  # outside any database session: a slow hash holds no connection
+            _hasher.verify(stored, password)
+            rehash = _hasher.hash(password) if found and _hasher.check_needs_rehash(stored) else None
+        except (VerificationError, InvalidHashError):
+            return None
+        finally:
+            self._verifying.release()
+        if found is None:
+            return None
+        token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), utcnow()
+        with self.db.session() as s:
+            row = s.get(ReviewerRow, found[0])
             if row is None or row.disabled_at is not None:
                 return None
-            if _hasher.check_needs_rehash(stored):
-                row.password_hash = _hasher.hash(password)
-            token, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), utcnow()
+            if rehash:
+                row.password_hash = rehash
             s.execute(delete(ReviewSessionRow).where(ReviewSessionRow.expires_at < now))
             s.add(ReviewSessionRow(token_hash=_digest(token), reviewer_id=row.id, csrf=csrf, created_at=now,
                                    expires_at=now + self.session_life))

@@ -31,8 +31,8 @@ after ingesting an upload pict-rs POSTs the file, with ``Content-Type`` its medi
 nothing else, to the configured URL, within ``external_validation_timeout`` (30 s by
 default), and keeps the upload on any 2xx answer, refusing it otherwise.
 ``POST /v1/pictrs/validate`` scans that body with the service's policy: ``block`` is 406
-``refused_by_policy``; ``allow`` and ``review`` are 200 (``review`` is accepted and logged for
-a moderator to look at later); an input tamis cannot scan is refused (its error's status).
+``refused_by_policy``; ``allow`` and ``review`` are 200 (``review`` is accepted and queued for
+review, see docs/SERVICE.md); an input tamis cannot scan is refused (its error's status).
 pict-rs sends no ``Authorization`` header, so once keys exist the key goes in the URL
 (``?key=``).
 """
@@ -188,12 +188,14 @@ async def pictrs_validate(request: Request, who: Caller = Depends(pictrs_caller)
     item = await read_scan(request)
 
     def work():
-        content = service.open(name=item.name, text=item.text, data=item.read())
+        data = item.read()
+        content = service.open(name=item.name, text=item.text, data=data)
         result = service.scan(content, profile or who.profile, allow_video=True)  # pict-rs waits for the answer
         result.raise_error()  # an input tamis cannot scan is refused, not waved through
-        return result
+        queued = service.review.from_scan(result, owner=who.owner, text=item.text, data=data)
+        return result, queued
 
-    result = await run_in_threadpool(work)
+    result, queued = await run_in_threadpool(work)
     reasons = result.decision.reasons if result.decision else ()
     labels = sorted({r.label for r in reasons if r.action in (Action.BLOCK, Action.REVIEW)})
     if result.action == "block":
@@ -201,6 +203,6 @@ async def pictrs_validate(request: Request, who: Caller = Depends(pictrs_caller)
         return error_response("refused_by_policy", f"{item.name}: refused by the policy ({', '.join(blocking)})", 406)
     if result.action == "review":
         sha256 = result.hashes.sha256 if result.hashes else None
-        log.warning("pict-rs upload %s (sha256 %s) accepted, to review: %s", item.name, sha256, ", ".join(labels),
-                    extra={"request_id": getattr(request.state, "request_id", None)})
-    return JSONResponse({"accepted": True, "action": result.action, "labels": labels})
+        log.warning("pict-rs upload %s (sha256 %s) accepted, to review (item %s): %s", item.name, sha256, queued,
+                    ", ".join(labels), extra={"request_id": getattr(request.state, "request_id", None)})
+    return JSONResponse({"accepted": True, "action": result.action, "labels": labels, "review_item": queued})

@@ -113,6 +113,9 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
 
     if all(isinstance(x, str) for x in inputs):  # one result per string, batched with other requests
         results = await service.scan_texts_batched([(f"<input {i}>", t) for i, t in enumerate(inputs)], profile)
+        for text, r in zip(inputs, results):  # what the policy sends for review is queued, as for /v1/scan
+            if service.review.wanted(r) is not None:
+                await run_in_threadpool(service.review.from_scan, r, owner=who.owner, text=text)
         return JSONResponse({"id": f"modr-{uuid.uuid4().hex}", "model": body.model or MODEL,
                              "results": [moderation([r]) for r in results]})
 
@@ -120,11 +123,14 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
         parts = []
         for i, part in enumerate(inputs):
             if isinstance(part, TextPart):
-                parts.append(service.scan(service.open(name=f"<input {i}>", text=part.text), profile))
+                text, data = part.text, None
+                result = service.scan(service.open(name=f"<input {i}>", text=text), profile)
             else:
                 with service.fetcher.open(part.image_url.url, service.settings.max_bytes) as image:
-                    data = image.read()
-                parts.append(service.scan(service.open(name=f"<image {i}>", data=data), profile, allow_video=False))
+                    text, data = None, image.read()
+                result = service.scan(service.open(name=f"<image {i}>", data=data), profile, allow_video=False)
+            service.review.from_scan(result, owner=who.owner, text=text, data=data)  # queued if it needs a person
+            parts.append(result)
         return [moderation(parts)]
 
     results = await run_in_threadpool(work)

@@ -7,6 +7,7 @@ reviewer of the item's queue, never cached, pictures re-encoded here.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from tamis.service.errors import ServiceError
 from tamis.service.review import Reviewing
 from tamis.service.web import session as sess
 from tamis.service.web import views
+from tamis.storage.reviewers import SignInBusy
 from tamis.taxonomy import LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +44,8 @@ def page(name: str, status: int = 200, **context) -> HTMLResponse:
 def error_page(request: Request, exc, status: int) -> Response | None:
     """An error on a review page (not its media) as a page; None elsewhere (JSON)."""
     path = request.url.path
-    if not path.startswith("/review") or path.endswith("/media") or path.startswith("/review/static"):
+    if not path.startswith("/review") or path.endswith(("/media", "/renew")) or path.startswith("/review/static") \
+            or "/frames/" in path:
         return None
     return page("held.html", status, me=sess.signed_in(request), message=exc.message)
 
@@ -56,17 +59,20 @@ def reviewing(me) -> Reviewing:
     return Reviewing(f"reviewer:{me.reviewer.name}", me.reviewer.queues)
 
 
+_TARGET = re.compile(r"^/review(/next|/items/[0-9a-f]{32})?(\?[A-Za-z0-9=&_%.+-]{0,200})?$")
+#: What a redirect may say on the next page (a code in its URL, never words from it).
+NOTICES = {"saved": "Saved.", "empty": "Nothing left to review here.", "released": "Given back."}
+
+
 def _next_target(raw: str | None) -> str:
-    """Where to go after signing in: a path of the review page only (no open redirect)."""
-    if raw and raw.startswith("/review") and "//" not in raw and "\\" not in raw:
-        return raw
-    return "/review"
+    """Where to go after signing in: a page of the review site (no open redirect, no POST-only URL)."""
+    return raw if raw and _TARGET.match(raw) else "/review"
 
 
 @router.get("/review/login")
-def login_form(request: Request, next: str | None = None, error: str | None = None) -> Response:
+def login_form(request: Request, next: str | None = None) -> Response:
     token = sess.login_token()
-    response = page("login.html", me=None, csrf=token, next=_next_target(next), error=error)
+    response = page("login.html", me=None, csrf=token, next=_next_target(next), error=None)
     sess.set_cookie(response, request, sess.LOGIN_COOKIE, token, 900)
     return response
 
@@ -75,16 +81,24 @@ def login_form(request: Request, next: str | None = None, error: str | None = No
 async def login(request: Request) -> Response:
     form = await request.form()
     name, password = str(form.get("name", ""))[:128], str(form.get("password", ""))[:1024]
+    if "\x00" in name or "\x00" in password:
+        raise ServiceError("invalid_request", "a name or password cannot hold a NUL character")
     sess.check_csrf(request, str(form.get("csrf", "")), request.cookies.get(sess.LOGIN_COOKIE))
     desk = request.app.state.service.review
     target = _next_target(str(form.get("next", "")))
-    if _throttle.paused(name):
+    client = request.client.host if request.client else "?"
+    if _throttle.paused(name) or _throttle.paused(f"address {client}", sess.FAILURES * 4):
         return page("login.html", 429, me=None, csrf=request.cookies.get(sess.LOGIN_COOKIE), next=target,
-                    error="Too many wrong passwords for this name: wait five minutes.")
-    signed = await run_in_threadpool(desk.reviewers.sign_in, name, password)
+                    error="Too many wrong passwords: wait five minutes.")
+    try:
+        signed = await run_in_threadpool(desk.reviewers.sign_in, name, password)
+    except SignInBusy:
+        return page("login.html", 429, me=None, csrf=request.cookies.get(sess.LOGIN_COOKIE), next=target,
+                    error="Too many people are signing in at once: try again in a moment.")
     if signed is None:
         _throttle.failed(name)
-        desk.service.keys.audit(name or "?", "review.sign_in_failed", name or "?", {})
+        _throttle.failed(f"address {client}")
+        desk.service.keys.audit(name or "?", "review.sign_in_failed", name or "?", {"client": client})
         return page("login.html", 401, me=None, csrf=request.cookies.get(sess.LOGIN_COOKIE), next=target,
                     error="Wrong name or password.")
     _throttle.cleared(name)
@@ -108,6 +122,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/review")
 def queues(request: Request, order: str = "oldest", notice: str | None = None) -> Response:
+    notice = NOTICES.get(notice or "")
     me = sess.signed_in(request)
     if me is None:
         return to_login(request)
@@ -127,7 +142,7 @@ async def prefs(request: Request) -> Response:
     form = await request.form()
     sess.check_csrf(request, str(form.get("csrf", "")), me.csrf)
     request.app.state.service.review.reviewers.set_prefs(me.reviewer, blur=form.get("blur") == "1")
-    return RedirectResponse("/review?notice=Saved.", status_code=303, headers=HEADERS)
+    return RedirectResponse("/review?notice=saved", status_code=303, headers=HEADERS)
 
 
 @router.get("/review/next")
@@ -141,12 +156,13 @@ def next_item(request: Request, queue: str | None = None, order: str = "oldest")
     item = request.app.state.service.review.items.take_next(
         who.queues, who.actor, order if order in ("oldest", "riskiest") else "oldest", queue=queue)
     if item is None:
-        return RedirectResponse("/review?notice=Nothing+left+to+review+here.", status_code=303, headers=HEADERS)
+        return RedirectResponse("/review?notice=empty", status_code=303, headers=HEADERS)
     return RedirectResponse(f"/review/items/{item.id}", status_code=303, headers=HEADERS)
 
 
 @router.get("/review/items/{item_id}")
-def item_page(request: Request, item_id: str) -> Response:
+def item_page(request: Request, item_id: str, plain: bool = False) -> Response:
+    """One item, claimed as it opens. ``plain=1`` shows a text's personal data (audited)."""
     me = sess.signed_in(request)
     if me is None:
         return to_login(request)
@@ -159,12 +175,16 @@ def item_page(request: Request, item_id: str) -> Response:
             return page("held.html", 409, me=me, message=exc.message)
         raise
     result = ScanResult.from_dict(item.result)
-    masked, plain, has_pii = views.text_parts(item.text, result) if item.text is not None else ([], [], False)
+    parts, has_pii = views.text_parts(item.text, result, masked=not plain) if item.text is not None else ([], False)
+    if plain and has_pii:
+        service.keys.audit(who.actor, "review.show_personal_data", item.id, {"queue": item.queue})
     segments = ((item.result.get("video") or {}).get("segments") or [])[:MAX_SEGMENTS]
-    return page("item.html", me=me, item=item, reasons=item.result["decision"]["reasons"],
-                claim_until=item.claim_until.isoformat() + "Z", blur=me.reviewer.blur,
+    blur_queues = service.settings.review_blur_queues
+    return page("item.html", me=me, item=item, reasons=(item.result.get("decision") or {}).get("reasons") or [],
+                claim_until=item.claim_until.isoformat() + "Z",
+                blur=me.reviewer.blur or item.queue in blur_queues or item.escalated_from in blur_queues,
                 faces_blurred=service.settings.review_blur_faces, width=result.width or 1,
-                height=result.height or 1, boxes=views.boxes(result), masked=masked, plain=plain, has_pii=has_pii,
+                height=result.height or 1, boxes=views.boxes(result), parts=parts, plain=plain, has_pii=has_pii,
                 segments=segments, findings=views.findings(result), faces=views.faces(result),
                 banks=[b.name for b in service.bank_store.banks()],
                 labels=[*[label for label in item.labels if label in LABELS], "known_content"])
@@ -187,7 +207,7 @@ def item_media(request: Request, item_id: str) -> Response:
     item = _held(request, item_id)
     if item.text is not None:
         return Response(item.text, media_type="text/plain; charset=utf-8", headers=HEADERS)
-    path = service.blobs.path(item.blob)
+    path = service.review.media_path(item)
     if item.kind == "image":
         content = service.review.open(item)
         data = views.picture(content, ScanResult.from_dict(item.result), service.settings.review_blur_faces)
@@ -230,6 +250,19 @@ async def decide(request: Request, item_id: str) -> Response:
     return RedirectResponse("/review/next", status_code=303, headers=HEADERS)
 
 
+@router.post("/review/items/{item_id}/renew")
+async def renew(request: Request, item_id: str) -> Response:
+    """The open page keeps its claim (204), or learns it lost it (409)."""
+    me = sess.signed_in(request)
+    if me is None:
+        raise ServiceError("unauthorized", "sign in to the review page first")
+    sess.check_csrf(request, str((await request.form()).get("csrf", "")), me.csrf)
+    request.app.state.service.review.item(item_id, reviewing(me))
+    if not request.app.state.service.review.items.renew(item_id, reviewing(me).actor):
+        raise ServiceError("claim_lost", "another reviewer holds this item now")
+    return Response(status_code=204, headers=HEADERS)
+
+
 @router.post("/review/items/{item_id}/release")
 async def release(request: Request, item_id: str) -> Response:
     me = sess.signed_in(request)
@@ -240,7 +273,7 @@ async def release(request: Request, item_id: str) -> Response:
     desk = request.app.state.service.review
     desk.item(item_id, reviewing(me))
     desk.items.release(item_id, reviewing(me).actor)
-    return RedirectResponse("/review?notice=Given+back.", status_code=303, headers=HEADERS)
+    return RedirectResponse("/review?notice=released", status_code=303, headers=HEADERS)
 
 
 @router.get("/review/static/{name}")

@@ -17,7 +17,8 @@ from tamis.storage import SignedIn
 
 COOKIE = "tamis_review"
 LOGIN_COOKIE = "tamis_review_login"
-#: Wrong passwords for one name within WINDOW seconds before it is paused for WINDOW seconds.
+#: Wrong passwords for one name within WINDOW seconds before it is paused for WINDOW seconds
+#: (four times as many from one client address).
 FAILURES, WINDOW = 5, 300.0
 
 
@@ -59,18 +60,21 @@ class Throttle:
         self._lock = threading.Lock()
         self._fails: dict[str, list[float]] = {}
 
-    def paused(self, name: str) -> bool:
+    def paused(self, name: str, most: int = FAILURES) -> bool:
         now = time.monotonic()
         with self._lock:
             recent = [t for t in self._fails.get(name, []) if now - t < WINDOW]
-            self._fails[name] = recent
-            return len(recent) >= FAILURES
+            if recent:
+                self._fails[name] = recent
+            else:
+                self._fails.pop(name, None)
+            return len(recent) >= most
 
     def failed(self, name: str) -> None:
         with self._lock:
             self._fails.setdefault(name, []).append(time.monotonic())
-            if len(self._fails) > 10_000:  # bounded: forget the oldest names
-                for key in list(self._fails)[:1000]:
+            if len(self._fails) > 100_000:  # bounded: forget the names with the fewest failures
+                for key in sorted(self._fails, key=lambda k: len(self._fails[k]))[:10_000]:
                     del self._fails[key]
 
     def cleared(self, name: str) -> None:

@@ -28,23 +28,20 @@ def boxes(result: ScanResult) -> list[dict]:
     return out[:MAX_BOXES]
 
 
-def text_parts(text: str, result: ScanResult) -> tuple[list[dict], list[dict], bool]:
-    """(The text with personal data masked, the text as sent, whether it has personal data),
-    each as parts with the label of the finding that covers them (``mark``), or none."""
+def text_parts(text: str, result: ScanResult, masked: bool = True) -> tuple[list[dict], bool]:
+    """(The text, personal data masked unless ``masked`` is false, as parts with the label
+    of the findings that cover them (``mark``); whether it has personal data to mask)."""
     n = len(text)
     spans = sorted({(max(0, f.location.span.start), min(n, f.location.span.end), f.label) for f in result.findings
                     if f.location.span is not None and 0 < f.location.span.end - f.location.span.start < n})
     cuts = sorted({0, n, *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
-    masked = result.masked_text if result.masked_text and len(result.masked_text) == n else text
-
-    def parts(source: str) -> list[dict]:
-        out = []
-        for a, b in zip(cuts, cuts[1:]):
-            labels = sorted({label for s, e, label in spans if s <= a and b <= e})
-            out.append({"text": source[a:b], "mark": ", ".join(labels)})
-        return out
-
-    return parts(masked), parts(text), masked != text
+    hidden = result.masked_text if result.masked_text and len(result.masked_text) == n else text
+    source = hidden if masked else text
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        labels = sorted({label for s, e, label in spans if s <= a and b <= e})
+        out.append({"text": source[a:b], "mark": ", ".join(labels)})
+    return out, hidden != text
 
 
 def findings(result: ScanResult) -> list[dict]:

@@ -1,5 +1,5 @@
 // The review page: media blurred until revealed (and again when the pointer leaves it),
-// personal data masked until asked for, keyboard shortcuts, the video timeline.
+// keyboard shortcuts, the video timeline, the claim kept while the page is open.
 (function () {
   'use strict';
   const media = document.getElementById('media');
@@ -18,23 +18,22 @@
   window.addEventListener('blur', function () { setRevealed(false); });
   document.addEventListener('visibilitychange', function () { if (document.hidden) setRevealed(false); });
 
-  const unmask = document.getElementById('unmask');
-  if (unmask) {
-    unmask.addEventListener('click', function () {
-      const masked = media.querySelector('.masked');
-      const plain = media.querySelector('.plain');
-      const showPlain = plain.hidden;
-      plain.hidden = !showPlain;
-      masked.hidden = showPlain;
-      unmask.textContent = showPlain ? 'Mask personal data' : 'Show personal data';
-    });
-  }
-
   for (const b of document.querySelectorAll('button.seek')) {
     b.addEventListener('click', function () {
       const v = media && media.querySelector('video');
       if (v) { v.currentTime = parseFloat(b.dataset.t); }
     });
+  }
+
+  // The claim runs out after a few minutes without a decision: renewed while the page is open.
+  const article = document.querySelector('article.item');
+  if (article) {
+    const csrf = document.querySelector('#decide input[name=csrf]').value;
+    setInterval(function () {
+      const body = new URLSearchParams({csrf: csrf});
+      fetch('/review/items/' + article.dataset.item + '/renew', {method: 'POST', body: body,
+                                                                 credentials: 'same-origin'});
+    }, 60000);
   }
 
   const form = document.getElementById('decide');
