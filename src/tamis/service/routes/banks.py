@@ -209,7 +209,7 @@ def lookup(request: Request, signal: Annotated[str, Query(max_length=16)],
 
 
 @router.get("/v1/banks/{name}/entries", summary="A bank's entries, with their ids, oldest first")
-def list_entries(request: Request, name: str, who: Caller = caller("scan"),
+def list_entries(request: Request, name: str, who: Caller = caller("admin"),
                  after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSONResponse:
     store = bank_store(request.app.state.service)
@@ -333,7 +333,7 @@ async def import_entries(request: Request, name: str, who: Caller = caller("admi
 @router.get("/v1/banks/{name}/export", summary="Export a bank's entries (as tamis banks export)",
             response_class=Response, responses={200: {"content": {
                 t.split(";")[0]: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()}}})
-def export_entries(request: Request, name: str, who: Caller = caller("scan"),
+def export_entries(request: Request, name: str, who: Caller = caller("admin"),
                    format: Annotated[Format, Query()] = "csv") -> Response:
     store = bank_store(request.app.state.service)
     existing_bank(store, name)

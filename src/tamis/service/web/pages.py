@@ -213,6 +213,8 @@ def item_media(request: Request, item_id: str) -> Response:
         data = views.picture(content, ScanResult.from_dict(item.result), service.settings.review_blur_faces)
         return Response(data, media_type="image/jpeg", headers=HEADERS)
     if item.kind == "video":
+        if service.settings.review_blur_faces:  # its faces cannot be blurred as it plays
+            raise ServiceError("forbidden", "faces are kept blurred (review_blur_faces): see the best frames")
         return FileResponse(path, media_type=item.media_type or "video/mp4", headers=HEADERS)
     return FileResponse(path, media_type="application/octet-stream", filename=item.name.rsplit("/", 1)[-1][:100],
                         headers=HEADERS)
