@@ -242,14 +242,14 @@ from tamis.detectors.base import Detector  # noqa: E402
 
 
 class Misbehaving(Detector):
-    """A text detector that misbehaves on cue, to test the worker supervisor: a text with
-    CRASH kills its process with SIGSEGV, SLEEP sleeps for a minute, ALLOC allocates (and
-    touches) 6 GB. Picklable, so worker processes get it."""
+    """A detector that misbehaves on cue, to test the worker supervisor: a text (or an
+    image named so) with CRASH kills its process with SIGSEGV, SLEEP sleeps for a minute,
+    ALLOC allocates (and touches) 6 GB. Picklable, so worker processes get it."""
 
     name = "misbehaving"
     version = "1"
     labels = frozenset({"spam"})
-    kinds = frozenset({"text"})
+    kinds = frozenset({"text", "image"})
     default = False
 
     def analyze(self, contents):
@@ -260,11 +260,12 @@ class Misbehaving(Detector):
         from tamis.detectors.base import Output
 
         for c in contents:
-            if "CRASH" in c.text:
+            cue = c.text if c.kind == "text" else c.name
+            if "CRASH" in cue:
                 os.kill(os.getpid(), signal.SIGSEGV)
-            if "SLEEP" in c.text:
+            if "SLEEP" in cue:
                 time.sleep(60)
-            if "ALLOC" in c.text:
+            if "ALLOC" in cue:
                 block = bytearray(6 << 30)
                 block[::4096] = b"x" * len(block[::4096])
         return [Output() for _ in contents]

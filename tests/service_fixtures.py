@@ -11,9 +11,11 @@ from tamis.service import Service, create_app
 
 
 def make_service(tmp_path, database_url, **settings) -> Service:
-    """One job thread, scanning in the server (worker processes cost seconds per service)."""
+    """One job thread, scanning in the server, and scans now in the server's threads too
+    (worker processes cost seconds per service)."""
     s = load_settings(env={"TAMIS_HOME": str(tmp_path / "home")},
-                      **{"database_url": database_url, "job_workers": 1, "job_processes": False, **settings})
+                      **{"database_url": database_url, "job_workers": 1, "job_processes": False,
+                         "scan_processes": 0, **settings})
     return Service(s)
 
 

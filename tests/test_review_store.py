@@ -192,3 +192,21 @@ def test_reviewers_from_the_command_line(tmp_path, monkeypatch):
     assert short.exit_code != 0 and "at least 10 characters" in short.output
     assert run.invoke(app, ["reviewers", "disable", "alice"]).exit_code == 0
     assert run.invoke(app, ["reviewers", "disable", "nobody"]).exit_code != 0
+
+
+def test_finished_deliveries_are_purged_whatever_their_job(db):
+    from sqlalchemy import update
+
+    from tamis.storage import DeliveryStore
+    from tamis.storage.webhooks import add_delivery
+
+    with db.session() as s:
+        for job in ("gone-job", "live-job"):
+            add_delivery(s, job, "http://127.0.0.1:9/hook", "review.decided", {"event": "review.decided"})
+    with db.session() as s:
+        s.execute(update(DeliveryRow).where(DeliveryRow.job_id == "gone-job").values(status="delivered"))
+    deliveries = DeliveryStore(db)
+    assert deliveries.purge(utcnow() - timedelta(days=1)) == 0
+    assert deliveries.purge(utcnow() + timedelta(seconds=1)) == 1  # the pending one is kept
+    with db.session() as s:
+        assert [d.job_id for d in s.scalars(select(DeliveryRow))] == ["live-job"]

@@ -346,6 +346,31 @@ def test_a_job_that_crashes_its_worker_costs_only_itself(tmp_path):
         svc.stop()
 
 
+@pytest.mark.timeout(300)
+def test_a_file_that_crashes_its_scan_costs_only_its_request(tmp_path, samples):
+    """Scans now of files run in worker processes (scan_processes): a decoder's crash is that
+    request's 422 worker_died, the process is replaced, and the server goes on."""
+    import hostile
+
+    svc = make_service(tmp_path, None, scan_processes=1, max_input_seconds=20)
+    svc.lanes.engine_options = {"settings": svc.settings, "detectors": [hostile.Misbehaving()]}
+    photo = (samples / "cat.jpg").read_bytes()
+    try:
+        with TestClient(create_app(svc)) as c:
+            crash = c.post("/v1/scan", files={"file": ("CRASH.jpg", photo, "image/jpeg")})
+            assert crash.status_code == 422 and crash.json()["error"]["code"] == "worker_died"
+            assert "SIGSEGV" in crash.json()["error"]["message"]
+            calm = c.post("/v1/scan", files={"file": ("calm.jpg", photo, "image/jpeg")})
+            assert calm.status_code == 200 and calm.json()["kind"] == "image"
+            assert calm.json()["decision"]["action"] == "allow"
+            pictrs = c.post("/v1/pictrs/validate", content=photo, headers={"content-type": "image/jpeg"})
+            assert pictrs.status_code == 200
+            assert c.post("/v1/scan", json={"text": "CRASH in a text is scanned in the server"}).status_code == 200
+            assert c.get("/healthz").status_code == 200
+    finally:
+        svc.stop()
+
+
 def test_texts_of_concurrent_requests_are_scanned_together(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -152,6 +152,12 @@ class Settings:
     fetch_max_redirects: int = 3
     #: Days a finished job (its result, its upload, its deliveries) is kept; 0 keeps them.
     retention_days: float = 30.0
+    #: Worker processes scanning files sent to be scanned now (/v1/scan, pict-rs, images of
+    #: /v1/moderations): a file that crashes a decoder costs its request, not the server.
+    #: Each loads the models (about 700 MB); 0 scans them in the server's threads.
+    scan_processes: int = 2
+    #: Seconds a scan now waits for a free worker process before 429 queue_full.
+    scan_wait_seconds: float = 30.0
     #: Review queues by label: ``{queue: [label, ...]}`` in config.yaml, or
     #: ``queue=label,label;queue=label`` in the environment. An item goes to the first queue
     #: one of its reasons' labels (or a label under it) names; else to ``default``.

@@ -25,7 +25,7 @@ STATUS = {
     "timeout": 422, "invalid_request": 422, "use_jobs": 422, "not_done": 409, "url_not_allowed": 422,
     "fetch_failed": 422,
     "webhook_not_allowed": 422, "claimed": 409, "claim_lost": 409, "already_decided": 409, "csrf_failed": 403,
-    "media_gone": 410, "bank_failed": 500,
+    "media_gone": 410, "bank_failed": 500, "worker_died": 422,
 }
 #: Seconds a client is told to wait (Retry-After) before trying again.
 RETRY_AFTER = {"rate_limited": 10, "queue_full": 30, "not_ready": 5}

@@ -41,6 +41,7 @@ class Janitor:
         before = self.service.jobs.counts()
         review = self.service.review.items
         freed = self.service.jobs.purge(cutoff) | review.purge(cutoff)
+        self.service.deliveries.purge(cutoff)
         freed -= review.blobs_in_use(freed) | self.service.jobs.blobs_in_use(freed)
         wall_cutoff = time.time() - days * 86400
         removed = sum(self.service.blobs.delete(sha, older_than=wall_cutoff) for sha in freed)

@@ -53,8 +53,11 @@ class Service:
         self.janitor = Janitor(self)
         self.batcher = TextBatcher(self, s.batch_max_texts, s.batch_max_wait_ms)
         from tamis.service.review import ReviewDesk
+        from tamis.service.scanners import ScanLanes
 
         self.review = ReviewDesk(self)
+        #: Worker processes for scans now of files (setting scan_processes; 0: in the server's threads).
+        self.lanes = ScanLanes(self, s.scan_processes, s.scan_wait_seconds)
 
     # -- life -------------------------------------------------------------------------
 
@@ -64,6 +67,7 @@ class Service:
         self.ready = True
         if self.settings.batch_max_wait_ms > 0:
             self.batcher.start()
+        self.lanes.start()
         self.workers.start()
         self.webhooks.start()
         self.janitor.start()
@@ -72,6 +76,7 @@ class Service:
         self.ready = False
         self.batcher.stop()
         self.workers.stop()
+        self.lanes.stop()
         self.webhooks.stop()
         self.janitor.stop()
         self.engine.close()
@@ -127,6 +132,22 @@ class Service:
         if content.kind == "video" and not allow_video:
             raise ServiceError("use_jobs", f"{content.name}: a video is scanned as a job: POST it to /v1/jobs")
         result = self.engine.scan(content, policy=self.policy(profile), labels=labels or None)
+        self.metrics.observe_result(result)
+        return result
+
+    def scan_file(self, name: str, data: bytes, profile: str | None = None, labels: Iterable[str] | None = None,
+                  *, allow_video: bool = True) -> ScanResult:
+        """Scan a file now: in a worker process (a crash there costs this request, not the
+        server) unless scan_processes is 0. An input that cannot be scanned raises its error."""
+        if not self.lanes.enabled:
+            return self.scan(self.open(name=name, data=data), profile, labels, allow_video=allow_video)
+        from tamis.content.sniff import sniff
+
+        if not allow_video and sniff(data[:4096]).kind == "video":
+            raise ServiceError("use_jobs", f"{name}: a video is scanned as a job: POST it to /v1/jobs")
+        result = self.lanes.scan(name, data)
+        result.raise_error()
+        result = self.engine.decide(result, policy=self.policy(profile), labels=labels or None)
         self.metrics.observe_result(result)
         return result
 

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,3 +130,10 @@ class DeliveryStore:
             rows = s.scalars(select(DeliveryRow).where(DeliveryRow.job_id == job_id)
                              .order_by(DeliveryRow.created_at))
             return [Delivery.of(r) for r in rows]
+
+    def purge(self, before: datetime) -> int:
+        """Delete deliveries that ended (delivered or failed) before ``before``, whatever their
+        job (a review decision's callback can outlive the job it reports on)."""
+        with self.db.session() as s:
+            return s.execute(delete(DeliveryRow).where(DeliveryRow.status.in_(("delivered", "failed")),
+                                                       DeliveryRow.created_at < before)).rowcount

@@ -189,8 +189,10 @@ async def pictrs_validate(request: Request, who: Caller = Depends(pictrs_caller)
 
     def work():
         data = item.read()
-        content = service.open(name=item.name, text=item.text, data=data)
-        result = service.scan(content, profile or who.profile, allow_video=True)  # pict-rs waits for the answer
+        if item.text is not None:
+            result = service.scan(service.open(name=item.name, text=item.text), profile or who.profile)
+        else:  # pict-rs waits for the answer, videos included
+            result = service.scan_file(item.name, data, profile or who.profile, allow_video=True)
         result.raise_error()  # an input tamis cannot scan is refused, not waved through
         queued = service.review.from_scan(result, owner=who.owner, text=item.text, data=data)
         return result, queued

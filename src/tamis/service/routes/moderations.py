@@ -128,7 +128,7 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
             else:
                 with service.fetcher.open(part.image_url.url, service.settings.max_bytes) as image:
                     text, data = None, image.read()
-                result = service.scan(service.open(name=f"<image {i}>", data=data), profile, allow_video=False)
+                result = service.scan_file(f"<image {i}>", data, profile, allow_video=False)
             service.review.from_scan(result, owner=who.owner, text=text, data=data)  # queued if it needs a person
             parts.append(result)
         return [moderation(parts)]

@@ -33,8 +33,7 @@ async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
     def work():
         item.fetch(service.fetcher, service.settings.max_bytes)
         data = item.read()
-        content = service.open(name=item.name, data=data)
-        return service.scan(content, item.profile or who.profile, item.labels, allow_video=False), data
+        return service.scan_file(item.name, data, item.profile or who.profile, item.labels, allow_video=False), data
 
     result, data = await run_in_threadpool(work)
     return await answer(service, result, who, data=data)
