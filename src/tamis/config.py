@@ -154,7 +154,7 @@ class Settings:
     retention_days: float = 30.0
     #: Worker processes scanning files sent to be scanned now (/v1/scan, pict-rs, images of
     #: /v1/moderations): a file that crashes a decoder costs its request, not the server.
-    #: Each loads the models (about 700 MB); 0 scans them in the server's threads.
+    #: Each loads the models (about 450 MB); 0 scans them in the server's threads.
     scan_processes: int = 2
     #: Seconds a scan now waits for a free worker process before 429 queue_full.
     scan_wait_seconds: float = 30.0

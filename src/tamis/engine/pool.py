@@ -179,6 +179,23 @@ class WorkerPool:
             w.kill()
         self.workers = []
 
+    def wait_ready(self, timeout: float = START_SECONDS) -> bool:
+        """Wait until every worker has loaded its models (True), or one died or ``timeout``
+        passed (False). Tasks sent before then wait in the worker's pipe anyway."""
+        deadline = time.monotonic() + timeout
+        for w in self.workers:
+            while not w.ready:
+                left = deadline - time.monotonic()
+                if left <= 0 or not w.proc.is_alive():
+                    return False
+                if w.conn.poll(min(left, _POLL)):
+                    try:
+                        message = w.conn.recv()
+                    except (EOFError, OSError):
+                        return False
+                    w.ready = message[0] == "ready"
+        return True
+
     def _spawn(self) -> _Worker:
         return _Worker(self.ctx, self.options, self.max_memory)
 

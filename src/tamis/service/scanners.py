@@ -36,6 +36,13 @@ class ScanLanes:
     def enabled(self) -> bool:
         return self.count > 0
 
+    @property
+    def ready(self) -> bool:
+        """Every lane has started (or failed to, and been logged); at least one is up."""
+        with self._lock:
+            up = len(self._pools)
+        return up > 0 and (self._starting is None or not self._starting.is_alive())
+
     def start(self) -> None:
         """Start the processes in the background (each loads its models: seconds); requests
         that come first wait for the first lane."""
@@ -44,15 +51,21 @@ class ScanLanes:
             self._starting.start()
 
     def _start_all(self) -> None:
+        """Spawn every lane at once, and lend each out once its models are loaded."""
         from tamis.engine.pool import WorkerPool
 
         s = self.service.settings
+        spawned = []
         for _ in range(self.count):
             try:
-                pool = WorkerPool(1, self.engine_options, max_input_seconds=s.max_input_seconds,
-                                  max_input_memory=s.max_input_memory_mb << 20).__enter__()
+                spawned.append(WorkerPool(1, self.engine_options, max_input_seconds=s.max_input_seconds,
+                                          max_input_memory=s.max_input_memory_mb << 20).__enter__())
             except Exception:  # noqa: BLE001 - fewer lanes rather than none
                 log.exception("could not start a scan worker process")
+        for pool in spawned:
+            if not pool.wait_ready():
+                log.error("a scan worker process did not load its models: one lane fewer")
+                pool.close()
                 continue
             with self._lock:
                 self._pools.append(pool)

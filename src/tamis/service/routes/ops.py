@@ -19,10 +19,12 @@ def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
-@router.get("/readyz", summary="Models loaded and the database reachable")
+@router.get("/readyz", summary="Models loaded (in the scan worker processes too) and the database reachable")
 def readyz(request: Request) -> Response:
     service = request.app.state.service
     checks = {"models": service.ready, "database": service.db.ping()}
+    if service.lanes.enabled:
+        checks["scan_processes"] = service.lanes.ready
     if not all(checks.values()):
         missing = ", ".join(k for k, ok in checks.items() if not ok)
         return error_response("not_ready", f"not ready: {missing}", 503)
