@@ -225,6 +225,14 @@ def test_keys_scopes_owners_and_rate_limits(service, client):
     assert codes[-1] == 429  # 3 a minute: the job and one scan used two
     assert int(client.post("/v1/scan", json={"text": "hi"}, headers=mine).headers["retry-after"]) >= 1
     assert client.get("/healthz").status_code == 200  # operations stay open
+    assert client.get("/readyz").status_code == 200
+    _, metrics_key = service.keys.create("prometheus", ["metrics"])
+    service.keys_changed()
+    assert client.get("/metrics").status_code == 401  # job counts are not everyone's
+    assert client.get("/metrics", headers=mine).status_code == 403
+    scraper = {"Authorization": f"Bearer {metrics_key}"}
+    assert client.get("/metrics", headers=scraper).status_code == 200
+    assert client.post("/v1/scan", json={"text": "hi"}, headers=scraper).status_code == 403  # and nothing else
 
 
 def test_moderations_shape(client):

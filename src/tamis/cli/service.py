@@ -46,7 +46,8 @@ def _keys():
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Who the key is for.")],
-    scopes: Annotated[str, typer.Option(metavar="SCOPES", help="Comma-separated: scan, review, admin.")] = "scan",
+    scopes: Annotated[str, typer.Option(metavar="SCOPES",
+                                        help="Comma-separated: scan, review, metrics, admin.")] = "scan",
     profile: Annotated[Optional[str], typer.Option(metavar="PROFILE",
                                                    help="Policy profile for this key's requests.")] = None,
     rate_limit: Annotated[int, typer.Option(metavar="N", help="Requests per minute (0: no limit).")] = 0,

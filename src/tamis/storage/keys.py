@@ -15,7 +15,7 @@ from tamis.errors import TamisError
 from tamis.storage.db import Database, utcnow
 from tamis.storage.models import AuditRow, KeyRow
 
-SCOPES = ("scan", "review", "admin")
+SCOPES = ("scan", "review", "admin", "metrics")
 PREFIX = "tamis_"
 
 

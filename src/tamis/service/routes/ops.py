@@ -31,8 +31,9 @@ def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "checks": checks})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-def metrics(request: Request) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (the metrics scope once keys exist)",
+            response_class=PlainTextResponse)
+def metrics(request: Request, who: Caller = caller("metrics")) -> Response:
     return Response(generate_latest(request.app.state.service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
