@@ -355,6 +355,31 @@ def test_a_job_that_crashes_its_worker_costs_only_itself(tmp_path):
 
 
 @pytest.mark.timeout(300)
+def test_cancelling_a_running_job_stops_its_scan(tmp_path):
+    """The job's worker process is killed when its claim is lost (cancelled), so the job
+    thread is free for the next job at once, not after the scan would have ended (60 s)."""
+    import hostile
+
+    svc = make_service(tmp_path, None, job_processes=True, job_lease_seconds=1.5, max_input_seconds=120)
+    svc.workers.engine_options = {"settings": svc.settings, "detectors": [hostile.Misbehaving()]}
+    try:
+        with TestClient(create_app(svc)) as c:
+            slow = c.post("/v1/jobs", json={"text": "SLEEP for a minute"}).json()
+            deadline = time.monotonic() + 120
+            while c.get(f"/v1/jobs/{slow['id']}").json()["status"] != "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(1.0)  # in the worker's sleep
+            assert c.post(f"/v1/jobs/{slow['id']}/cancel").json()["status"] == "cancelled"
+            calm = c.post("/v1/jobs", json={"text": "a calm note"}).json()
+            done = wait_job(c, calm["id"], timeout=50)  # well before the minute the sleep takes
+            assert done["status"] == "done", done
+            assert c.get(f"/v1/jobs/{slow['id']}").json()["status"] == "cancelled"  # not revived by the kill
+    finally:
+        svc.stop()
+
+
+@pytest.mark.timeout(300)
 def test_a_file_that_crashes_its_scan_costs_only_its_request(tmp_path, samples):
     """Scans now of files run in worker processes (scan_processes): a decoder's crash is that
     request's 422 worker_died, the process is replaced, and the server goes on."""

@@ -179,6 +179,13 @@ class WorkerPool:
             w.kill()
         self.workers = []
 
+    def abandon(self) -> None:
+        """Kill the workers busy with a task (from another thread): :meth:`map` then reports
+        their tasks as failed (``worker_died``) and replaces them."""
+        for w in list(self.workers):
+            if w.task is not None and w.proc.is_alive():
+                w.proc.kill()
+
     def wait_ready(self, timeout: float = START_SECONDS) -> bool:
         """Wait until every worker has loaded its models (True), or one died or ``timeout``
         passed (False). Tasks sent before then wait in the worker's pipe anyway."""

@@ -33,7 +33,8 @@ class JobWorkers:
         self._keeper: threading.Thread | None = None
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
-        self._running: dict[str, Job] = {}
+        #: Jobs being scanned, with the worker process scanning each (None: in this process).
+        self._running: dict[str, tuple[Job, object]] = {}
         self._running_lock = threading.Lock()
 
     def start(self) -> None:
@@ -126,7 +127,7 @@ class JobWorkers:
     def run(self, job: Job, pool=None) -> None:
         jobs = self.service.jobs
         with self._running_lock:
-            self._running[job.id] = job
+            self._running[job.id] = (job, pool)
         try:
             result = self.scan_apart(pool, job) if pool is not None else self.service.run_job(job)
             outcome = result.to_dict()
@@ -147,12 +148,17 @@ class JobWorkers:
                 self.service.webhooks.wake()  # its outcome is queued: send it now
 
     def _keep_claims(self) -> None:
+        """Renew the claims of the jobs being scanned; a job whose claim is lost (cancelled,
+        or its lease ran out and another server took it) has its worker process killed, so
+        the scan stops now rather than when it ends (the process is replaced)."""
         every = max(0.05, self.service.jobs.lease.total_seconds() / 3)
         while not self._keeper_stop.wait(every):
             with self._running_lock:
                 running = list(self._running.values())
-            for job in running:
+            for job, pool in running:
                 try:
-                    self.service.jobs.renew(job)
+                    if not self.service.jobs.renew(job) and pool is not None:
+                        log.info("job %s is no longer this worker's (cancelled?): its scan is stopped", job.id)
+                        pool.abandon()
                 except Exception:  # noqa: BLE001
                     log.exception("could not renew the claim of job %s", job.id)
