@@ -55,6 +55,17 @@ def to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/review/login?next={quote(target)}", status_code=303, headers=HEADERS)
 
 
+async def posted(request: Request):
+    """(Who, the form) of a form posted by a signed-in reviewer with its CSRF token; None
+    when no one is signed in (``csrf_failed`` for a form without its token)."""
+    me = sess.signed_in(request)
+    if me is None:
+        return None
+    form = await request.form()
+    sess.check_csrf(request, str(form.get("csrf", "")), me.csrf)
+    return me, form
+
+
 def reviewing(me) -> Reviewing:
     return Reviewing(f"reviewer:{me.reviewer.name}", me.reviewer.queues)
 
@@ -136,11 +147,9 @@ def queues(request: Request, order: str = "oldest", notice: str | None = None) -
 
 @router.post("/review/prefs")
 async def prefs(request: Request) -> Response:
-    me = sess.signed_in(request)
-    if me is None:
+    if (signed := await posted(request)) is None:
         return to_login(request)
-    form = await request.form()
-    sess.check_csrf(request, str(form.get("csrf", "")), me.csrf)
+    me, form = signed
     request.app.state.service.review.reviewers.set_prefs(me.reviewer, blur=form.get("blur") == "1")
     return RedirectResponse("/review?notice=saved", status_code=303, headers=HEADERS)
 
@@ -239,11 +248,9 @@ def item_frame(request: Request, item_id: str, segment: int) -> Response:
 
 @router.post("/review/items/{item_id}/decision")
 async def decide(request: Request, item_id: str) -> Response:
-    me = sess.signed_in(request)
-    if me is None:
+    if (signed := await posted(request)) is None:
         return to_login(request)
-    form = await request.form()
-    sess.check_csrf(request, str(form.get("csrf", "")), me.csrf)
+    me, form = signed
     bank = str(form.get("bank") or "") or None
     decision = str(form.get("decision", ""))
     desk = request.app.state.service.review
@@ -255,10 +262,9 @@ async def decide(request: Request, item_id: str) -> Response:
 @router.post("/review/items/{item_id}/renew")
 async def renew(request: Request, item_id: str) -> Response:
     """The open page keeps its claim (204), or learns it lost it (409)."""
-    me = sess.signed_in(request)
-    if me is None:
+    if (signed := await posted(request)) is None:
         raise ServiceError("unauthorized", "sign in to the review page first")
-    sess.check_csrf(request, str((await request.form()).get("csrf", "")), me.csrf)
+    me, _ = signed
     request.app.state.service.review.item(item_id, reviewing(me))
     if not request.app.state.service.review.items.renew(item_id, reviewing(me).actor):
         raise ServiceError("claim_lost", "another reviewer holds this item now")
@@ -267,11 +273,9 @@ async def renew(request: Request, item_id: str) -> Response:
 
 @router.post("/review/items/{item_id}/release")
 async def release(request: Request, item_id: str) -> Response:
-    me = sess.signed_in(request)
-    if me is None:
+    if (signed := await posted(request)) is None:
         return to_login(request)
-    form = await request.form()
-    sess.check_csrf(request, str(form.get("csrf", "")), me.csrf)
+    me, _ = signed
     desk = request.app.state.service.review
     desk.item(item_id, reviewing(me))
     desk.items.release(item_id, reviewing(me).actor)
