@@ -399,6 +399,11 @@ def test_a_file_that_crashes_its_scan_costs_only_its_request(tmp_path, samples):
             pictrs = c.post("/v1/pictrs/validate", content=photo, headers={"content-type": "image/jpeg"})
             assert pictrs.status_code == 200
             assert c.post("/v1/scan", json={"text": "CRASH in a text is scanned in the server"}).status_code == 200
+            [lane] = svc.lanes._pools
+            lane.workers[0].proc.kill()  # dies while idle (the kernel's OOM killer, say)
+            lane.workers[0].proc.join(10)
+            after = c.post("/v1/scan", files={"file": ("next.jpg", photo, "image/jpeg")})
+            assert after.status_code == 200, after.text  # not blamed on the next request: a new lane took it
             assert c.get("/healthz").status_code == 200
     finally:
         svc.stop()

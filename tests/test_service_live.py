@@ -279,6 +279,16 @@ def test_slow_clients_are_cut_off(tmp_path):
             except (ConnectionResetError, BrokenPipeError):
                 pass
             assert got == b"" or got.startswith(b"HTTP/1.1 431 "), got[:200]
+        # Answered before its body is read (too large, a NUL in the URL): the connection is
+        # closed, not kept reading what the client goes on sending.
+        for request, status in ((b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\nx", 413),
+                                (b"POST /v1/scan?n=%00 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx", 422)):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+                s.sendall(request)
+                got = b""
+                while chunk := s.recv(65536):  # ends: the server closed it
+                    got += chunk
+                assert got.startswith(b"HTTP/1.1 %d " % status) and b"connection: close" in got.lower(), got[:300]
         assert httpx.post(server.url + "/v1/scan", json={"text": "still here?"}, timeout=30).status_code == 200
     finally:
         for s in opened:

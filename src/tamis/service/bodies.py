@@ -82,6 +82,11 @@ class ScanInput:
         if self.url is not None:
             self.file = fetcher.open(self.url, max_bytes)
 
+    def close(self) -> None:
+        """Close a fetched file now (an upload's is closed with its request)."""
+        if self.url is not None and self.file is not None:
+            self.file.close()
+
     def read(self) -> bytes | None:
         if self.url is not None and self.file is None:  # a route that does not fetch
             raise ServiceError("url_not_allowed", "this route takes no 'url': send the file itself")

@@ -97,8 +97,8 @@ def address_class(ip: IPAddress) -> str | None:
             inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if inner is not None and (kind := address_class(inner)):
             return kind
-    for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
-        if getattr(ip, f"is_{kind}"):
+    for kind in ("unspecified", "loopback", "link_local", "site_local", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{kind}", False):  # site-local (fec0::/10) is IPv6's only
             return kind.replace("_", "-")
     return None if ip.is_global else "non-global"
 

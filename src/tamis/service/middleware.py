@@ -65,17 +65,22 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        #: A body was announced: answered before it is read whole, the connection is closed,
+        #: or uvicorn would read (and throw away) whatever the client goes on sending, with
+        #: no deadline left on it.
+        has_body = b"transfer-encoding" in headers or headers.get(b"content-length", b"0") not in (b"0", b"")
         query = scope.get("query_string", b"")
         if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
-            await error_response("invalid_request", "the URL holds a NUL character (%00)", 422)(scope, receive, send)
+            await _closing(error_response("invalid_request", "the URL holds a NUL character (%00)", 422),
+                           has_body)(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
         limit = self.limit_for(scope["path"], ctype)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await error_response("too_large", f"the request body ({int(length):,} bytes) is over the limit of "
-                                 f"{limit:,} bytes", 413)(scope, receive, send)
+            await _closing(error_response("too_large", f"the request body ({int(length):,} bytes) is over the "
+                                          f"limit of {limit:,} bytes", 413), has_body)(scope, receive, send)
             return
         timeout, min_rate = self.timeout_for(scope)
         seen = 0
@@ -115,11 +120,18 @@ class BodyLimit:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if timed_out:  # the rest of the body is not waited for: the connection ends here
+                if timed_out or (has_body and not complete):  # the rest of the body is not read: the connection ends
                     message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
         await self.app(scope, bounded, send_closing)
+
+
+def _closing(response, close: bool):
+    """``response``, with ``Connection: close`` when ``close``."""
+    if close:
+        response.headers["connection"] = "close"
+    return response
 
 
 class AccessLog:

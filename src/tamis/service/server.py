@@ -132,9 +132,9 @@ def http_protocol(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) -
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:
+            super().data_received(data)  # may begin a request (and count its head from 0)
             if self._head_open:
                 self._head_bytes += len(data)
-            super().data_received(data)
             if self._head_open and self._head_bytes > max_head_bytes:
                 self._refuse(_raw_error(431, "Request Header Fields Too Large", "too_large",
                                         f"the request line and headers are over {max_head_bytes:,} bytes"))

@@ -51,12 +51,15 @@ async def submit(request: Request, who: Caller = caller("scan"),
     def store():
         blob = None
         if item.text is None:
-            item.fetch(service.fetcher, service.settings.max_upload_bytes)  # stored like an upload
-            if item.file is not None:
-                item.file.seek(0)
-                blob, _ = service.blobs.put(item.file)
-            else:
-                blob, _ = service.blobs.put_bytes(item.data)
+            try:
+                item.fetch(service.fetcher, service.settings.max_upload_bytes)  # stored like an upload
+                if item.file is not None:
+                    item.file.seek(0)
+                    blob, _ = service.blobs.put(item.file)
+                else:
+                    blob, _ = service.blobs.put_bytes(item.data)
+            finally:
+                item.close()
         return service.jobs.submit(item.name, text=item.text, blob=blob, options=options, owner=who.owner,
                                    idempotency_key=idempotency_key, webhook_url=webhook_url)
 

@@ -25,6 +25,8 @@ from tamis.service.auth import Caller, caller
 from tamis.service.bodies import json_body, parse
 from tamis.service.errors import ServiceError
 
+#: Image parts of one request (OpenAI's own limit is lower still).
+MAX_IMAGE_PARTS = 8
 router = APIRouter(tags=["drop-in"])
 
 #: OpenAI category -> the tamis labels whose highest score it takes.
@@ -110,6 +112,9 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
         raise ServiceError("too_large", f"{len(inputs)} inputs in one request; at most "
                            f"{service.settings.max_batch_texts}")
     profile = who.profile
+    images = sum(isinstance(x, ImagePart) for x in inputs)
+    if images > MAX_IMAGE_PARTS:  # each is fetched or decoded and scanned in turn, in one thread
+        raise ServiceError("too_large", f"{images} image parts in one request; at most {MAX_IMAGE_PARTS}")
 
     if all(isinstance(x, str) for x in inputs):  # one result per string, batched with other requests
         results = await service.scan_texts_batched([(f"<input {i}>", t) for i, t in enumerate(inputs)], profile)

@@ -31,8 +31,11 @@ async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
         return await answer(service, result, who, text=item.text)
 
     def work():
-        item.fetch(service.fetcher, service.settings.max_bytes)
-        data = item.read()
+        try:
+            item.fetch(service.fetcher, service.settings.max_bytes)
+            data = item.read()
+        finally:
+            item.close()
         return service.scan_file(item.name, data, item.profile or who.profile, item.labels, allow_video=False), data
 
     result, data = await run_in_threadpool(work)
