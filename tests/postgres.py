@@ -29,7 +29,8 @@ def _bin(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the tests' servers listen there)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -45,7 +46,7 @@ class Cluster:
             raise FileNotFoundError("PostgreSQL server programs (initdb, postgres) not found")
         self.root = Path(tempfile.mkdtemp(prefix="tamis-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         prefix = ["setpriv", "--pdeathsig", "KILL"]
         if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
             shutil.chown(self.root, "postgres")

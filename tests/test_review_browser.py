@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from postgres import free_port
 from service_fixtures import make_service
 
 from tamis.service import create_app
@@ -33,12 +33,6 @@ PASSWORD = "correct horse battery"
 REVIEW_TEXT = "Call me at +1 415 555 0100, send bitcoin now or I will kill you"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     import uvicorn
@@ -47,7 +41,7 @@ def server(tmp_path_factory):
     for name, queues in (("alice", "*"), ("bob", "*"), ("mallory", "minors")):
         svc.review.reviewers.create(name, PASSWORD, queues)
     svc.bank_store.create_bank("removed", "removed by reviewers")
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_config=None, access_log=False)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -68,6 +68,8 @@ class Origin:
             self.redirect(h, f"/hop/{n - 1}" if n > 1 else "/cat.jpg")
         elif path == "/away":
             self.redirect(h, "http://elsewhere.test/cat.jpg")
+        elif path == "/to-http":  # from https, down to plain http
+            self.redirect(h, f"http://media.test:{self.port}/cat.jpg")
         elif path == "/to-ftp":
             self.redirect(h, "ftp://127.0.0.1/cat.jpg")
         elif path == "/inside":
@@ -347,5 +349,21 @@ def test_https_is_pinned_and_checks_the_name(dns, tmp_path):
         with pytest.raises(ServiceError, match="certificate") as wrong:
             fetcher.open(f"https://other.test:{secure.port}/cat.jpg", 10**6)
         assert wrong.value.code == "fetch_failed" and secure.paths() == ["/cat.jpg"]
+        with pytest.raises(ServiceError, match="plain http") as down:
+            fetcher.open(f"https://media.test:{secure.port}/to-http", 10**6)
+        assert down.value.code == "fetch_failed"
     finally:
         secure.close()
+
+
+def test_a_slow_name_lookup_is_held_to_the_deadline(monkeypatch):
+    """getaddrinfo has no timeout: the fetch's deadline covers the lookup too."""
+    def slow(*args, **kwargs):
+        time.sleep(3)
+        raise OSError("too late anyway")
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    fetcher = Fetcher(load_settings(env={}, fetch_hosts="slow.test", fetch_timeout_seconds=0.3))
+    with pytest.raises(ServiceError) as late:
+        fetcher.open("http://slow.test/cat.jpg", 10**6)
+    assert late.value.code == "timeout"  # not the lookup's own failure, 3 s later

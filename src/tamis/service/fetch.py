@@ -24,6 +24,8 @@ import ssl
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import IO
 from urllib.parse import urljoin, urlsplit
@@ -120,6 +122,11 @@ def _left(deadline: float, timeout: float | None) -> float:
     return left if timeout is None else min(timeout, left)
 
 
+#: Name lookups (getaddrinfo has no timeout of its own): a few at a time, each waited for
+#: at most until its fetch's deadline.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tamis-resolve")
+
+
 class _Bounded(httpcore.NetworkStream):
     """A connection whose every read and write waits at most until the deadline."""
 
@@ -212,20 +219,30 @@ class Fetcher:
                 if location is None:
                     out.seek(0)
                     return out
-                url = urljoin(url, location)
+                was_https, url = url[:6].lower() == "https:", urljoin(url, location)
+                if was_https and url[:6].lower() != "https:":
+                    raise ServiceError("fetch_failed", f"after {hop + 1} redirect{'s' if hop else ''}: an https URL "
+                                       "redirected to plain http, which a fetch does not follow")
             raise ServiceError("fetch_failed", f"more than {s.fetch_max_redirects} redirects (setting "
                                "fetch_max_redirects)")
         except BaseException:
             out.close()
             raise
 
-    def check(self, host: str, port: int) -> list[str]:
-        """The addresses of an allowed ``host``, every one of them allowed; else url_not_allowed."""
+    def check(self, host: str, port: int, deadline: float | None = None) -> list[str]:
+        """The addresses of an allowed ``host``, every one of them allowed; else url_not_allowed.
+        The lookup too waits at most until ``deadline``."""
         if not host_allowed(host, port, self.settings.fetch_hosts):
             raise ServiceError("url_not_allowed", f"host {host!r} is not one the operator allows (setting "
                                "fetch_hosts)")
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise self._late()
+        lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = lookup.result(timeout=left)
+        except FutureTimeout:  # the lookup goes on in its thread, and its answer is not used
+            raise self._late() from None
         except (OSError, UnicodeError) as exc:
             raise ServiceError("fetch_failed", f"could not resolve {host!r}: {exc}") from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -241,7 +258,7 @@ class Fetcher:
     def _get(self, url: httpx.URL, host: str, port: int, deadline: float, limit: int,
              out: IO[bytes]) -> str | None:
         """GET ``url`` from a checked address into ``out``; a redirect's Location, else None."""
-        addresses = self.check(host, port)
+        addresses = self.check(host, port, deadline)
         shown = str(url)[:200]
         headers = [(b"Host", url.netloc), (b"User-Agent", self.user_agent), (b"Accept", b"*/*"),
                    (b"Accept-Encoding", b"identity")]
@@ -269,11 +286,14 @@ class Fetcher:
                 out.write(chunk)
         return None
 
+    def _late(self, shown: str = "the URL") -> ServiceError:
+        return ServiceError("timeout", f"fetching {shown} took over {self.settings.fetch_timeout_seconds:g} s "
+                            "(setting fetch_timeout_seconds)")
+
     @contextmanager
     def _errors(self, shown: str, deadline: float) -> Iterator[None]:
         """httpcore's errors as the service's: ``timeout`` past the deadline, else ``fetch_failed``."""
-        late = ServiceError("timeout", f"fetching {shown} took over {self.settings.fetch_timeout_seconds:g} s "
-                            "(setting fetch_timeout_seconds)")
+        late = self._late(shown)
         try:
             yield
         except httpcore.TimeoutException:
