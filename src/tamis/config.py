@@ -7,6 +7,7 @@ holds everything tamis stores; it defaults to the user's data directory.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,17 @@ class Settings:
 _ENV_PREFIX = "TAMIS_"
 
 
+#: A review queue's name (in settings, API keys and reviewers alike).
+QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def queue_name(queue: Any) -> str:
+    """``queue`` if it is a valid review queue name; else ValueError."""
+    if not QUEUE_NAME.match(str(queue)):
+        raise ValueError(f"queue name {str(queue)[:70]!r}: lower-case letters, digits, '-' and '_', at most 64")
+    return str(queue)
+
+
 def _items(raw: Any) -> list:
     """A list setting: ``a,b`` in the environment, a list in config.yaml."""
     return [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else list(raw)
@@ -214,8 +226,6 @@ def _items(raw: Any) -> list:
 
 def _queues(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``{queue: [label, ...]}`` or ``queue=label,label;queue=label``, in order."""
-    import re
-
     if isinstance(raw, str):
         pairs = [part.partition("=")[::2] for part in raw.split(";") if part.strip()]
         raw = {q.strip(): labels.split(",") for q, labels in pairs}
@@ -223,8 +233,7 @@ def _queues(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
         raise ValueError("expected a mapping of queue names to lists of labels")
     out = []
     for queue, labels in raw.items():
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", str(queue)):
-            raise ValueError(f"queue name {str(queue)[:70]!r}: lower-case letters, digits, '-' and '_'")
+        queue_name(queue)
         items = [labels] if isinstance(labels, str) else labels
         if not isinstance(items, list | tuple) or not all(isinstance(x, str) and x.strip() for x in items) or not items:
             raise ValueError(f"queue {queue!r}: expected a list of labels")
@@ -242,9 +251,9 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
         if name == "review_queues":
             return _queues(raw)
         if name == "review_blur_queues":
-            return tuple(q for q, _ in _queues({q: ["-"] for q in _items(raw)}))
+            return tuple(queue_name(q) for q in _items(raw))
         if name in ("detectors", "blocklists", "webhook_hosts", "fetch_hosts", "fetch_allow_networks"):
-            items = [d.strip() for d in raw.split(",") if d.strip()] if isinstance(raw, str) else raw
+            items = _items(raw)
             if name == "blocklists":
                 return tuple(Path(os.path.expanduser(str(d))) for d in items)
             return tuple(str(d) for d in items)

@@ -348,6 +348,12 @@ class WorkerPool:
             done[parent] = [r for p in self.splits.pop(parent) for r in p]
 
 
+def budgeted_pool(workers: int, engine_options: dict[str, Any], settings) -> WorkerPool:
+    """A started pool under the settings' time and memory budget per input."""
+    return WorkerPool(workers, engine_options, max_input_seconds=settings.max_input_seconds,
+                      max_input_memory=settings.max_input_memory_mb << 20).__enter__()
+
+
 def describe_failure(task: tuple[str, Any], error: TamisError) -> list[ScanResult]:
     """The results of a task whose worker failed (died, ran out of time or memory)."""
     kind, payload = task

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from tamis.results import ScanResult
 from tamis.service.errors import ServiceError
 from tamis.storage import ClaimLost, Job, ReviewerStore, ReviewItem, ReviewStore
+from tamis.storage.review import DECISIONS
 
 log = logging.getLogger("tamis.service.review")
 
@@ -66,10 +67,9 @@ class ReviewDesk:
                 return queue, risk, labels
         return DEFAULT_QUEUE, risk, labels
 
-    def _fields(self, result: dict, name: str, text: str | None, blob: str | None) -> dict | None:
-        wanted = self.wanted(result)
-        if wanted is None:
-            return None
+    @staticmethod
+    def _fields(wanted: tuple[str, float, list[str]], result: dict, name: str, text: str | None,
+                blob: str | None) -> dict:
         queue, risk, labels = wanted
         return {"queue": queue, "risk": risk, "labels": labels, "action": result["decision"]["action"],
                 "name": name, "kind": result.get("kind") or ("text" if text is not None else "file"),
@@ -78,18 +78,29 @@ class ReviewDesk:
     def from_scan(self, result: ScanResult, *, owner: str, text: str | None = None,
                   data: bytes | None = None) -> str | None:
         """Queue a scan's result if its decision asks for a person; the item's id."""
-        d = result.to_dict()
-        if self.wanted(d) is None:
+        wanted = self.wanted(result)
+        if wanted is None:
             return None
         blob = self.service.blobs.put_bytes(data)[0] if data is not None else None
-        fields = self._fields(d, result.source, text, blob)
+        fields = self._fields(wanted, result.to_dict(), result.source, text, blob)
         return self.items.add(origin="scan", owner=owner, **fields).id
+
+    async def queued(self, result: ScanResult, *, owner: str, text: str | None = None,
+                     data: bytes | None = None) -> str | None:
+        """:meth:`from_scan` from a request's event loop: in a thread, and only for a result
+        that needs a person (most need none, and cost nothing here)."""
+        if self.wanted(result) is None:
+            return None
+        from fastapi.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(self.from_scan, result, owner=owner, text=text, data=data)
 
     def for_job(self, job: Job, result: dict):
         """What :meth:`JobStore.finish` commits with a job's result: its review item, if any."""
-        fields = self._fields(result, job.name, job.text, job.blob)
-        if fields is None:
+        wanted = self.wanted(result)
+        if wanted is None:
             return None
+        fields = self._fields(wanted, result, job.name, job.text, job.blob)
         return lambda s: ReviewStore.add_row(s, origin="job", owner=job.owner, job_id=job.id,
                                              webhook_url=job.webhook_url, **fields)
 
@@ -123,8 +134,8 @@ class ReviewDesk:
             raise ServiceError("invalid_request", "a decision needs a reason")
         if len(reason) > MAX_REASON:
             raise ServiceError("invalid_request", f"a reason has at most {MAX_REASON} characters")
-        if decision not in ("approve", "remove", "escalate"):
-            raise ServiceError("invalid_request", "decision must be approve, remove or escalate")
+        if decision not in DECISIONS:
+            raise ServiceError("invalid_request", f"decision must be one of {', '.join(DECISIONS)}")
         if bank and decision != "remove":
             raise ServiceError("invalid_request", "only a removed item's hashes go to a bank")
         item = self.item(item_id, who)

@@ -56,19 +56,14 @@ class ScanLanes:
                                               daemon=True)
             self._starting.start()
 
-    def _new_pool(self):
-        from tamis.engine.pool import WorkerPool
-
-        s = self.service.settings
-        return WorkerPool(1, self.engine_options, max_input_seconds=s.max_input_seconds,
-                          max_input_memory=s.max_input_memory_mb << 20).__enter__()
-
     def _start(self, count: int) -> None:
         """Spawn ``count`` lanes at once, and lend each out once its models are loaded."""
+        from tamis.engine.pool import budgeted_pool
+
         spawned = []
         for _ in range(count):
             try:
-                spawned.append(self._new_pool())
+                spawned.append(budgeted_pool(1, self.engine_options, self.service.settings))
             except Exception:  # noqa: BLE001 - fewer lanes rather than none
                 log.exception("could not start a scan worker process")
         for pool in spawned:

@@ -147,6 +147,10 @@ class Service:
             raise ServiceError("use_jobs", f"{name}: a video is scanned as a job: POST it to /v1/jobs")
         result = self.lanes.scan(name, data)
         result.raise_error()
+        return self.decided(result, profile, labels)
+
+    def decided(self, result: ScanResult, profile: str | None, labels: Iterable[str] | None) -> ScanResult:
+        """A result scanned in a worker process, decided here under the request's policy."""
         result = self.engine.decide(result, policy=self.policy(profile), labels=labels or None)
         self.metrics.observe_result(result)
         return result

@@ -76,10 +76,9 @@ class JobWorkers:
         s = self.service.settings
         if not s.job_processes:
             return None
-        from tamis.engine.pool import WorkerPool
+        from tamis.engine.pool import budgeted_pool
 
-        pool = WorkerPool(1, self.engine_options, max_input_seconds=s.max_input_seconds,
-                          max_input_memory=s.max_input_memory_mb << 20).__enter__()
+        pool = budgeted_pool(1, self.engine_options, s)
         self._pools.append(pool)
         return pool
 
@@ -118,11 +117,7 @@ class JobWorkers:
             if result.error.code == WorkerDiedError.code:  # crashed: tried again, up to the limit
                 raise WorkerDiedError(result.error.message)
             raise result.error.exception()
-        opts = job.options
-        result = self.service.engine.decide(result, policy=self.service.policy(opts.get("profile")),
-                                            labels=opts.get("labels") or None)
-        self.service.metrics.observe_result(result)
-        return result
+        return self.service.decided(result, job.options.get("profile"), job.options.get("labels"))
 
     def run(self, job: Job, pool=None) -> None:
         jobs = self.service.jobs

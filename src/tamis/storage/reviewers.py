@@ -22,12 +22,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tamis.config import queue_name
 from tamis.errors import TamisError
 from tamis.storage.db import Database, utcnow
 from tamis.storage.models import AuditRow, ReviewerRow, ReviewSessionRow
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
-QUEUE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
 #: Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
@@ -48,8 +48,10 @@ def parse_queues(raw: str | list | tuple | None) -> frozenset[str] | None:
     if not items or "*" in items:
         return None
     for q in items:
-        if not QUEUE.match(q):
-            raise ReviewerError(f"queue name {q[:70]!r}: lower-case letters, digits, '-' and '_', at most 64")
+        try:
+            queue_name(q)
+        except ValueError as exc:
+            raise ReviewerError(str(exc)) from None
     return frozenset(items)
 
 

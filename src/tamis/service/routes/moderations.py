@@ -119,8 +119,7 @@ async def moderations(request: Request, who: Caller = caller("scan")) -> JSONRes
     if all(isinstance(x, str) for x in inputs):  # one result per string, batched with other requests
         results = await service.scan_texts_batched([(f"<input {i}>", t) for i, t in enumerate(inputs)], profile)
         for text, r in zip(inputs, results):  # what the policy sends for review is queued, as for /v1/scan
-            if service.review.wanted(r) is not None:
-                await run_in_threadpool(service.review.from_scan, r, owner=who.owner, text=text)
+            await service.review.queued(r, owner=who.owner, text=text)
         return JSONResponse({"id": f"modr-{uuid.uuid4().hex}", "model": body.model or MODEL,
                              "results": [moderation([r]) for r in results]})
 

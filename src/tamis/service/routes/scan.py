@@ -45,11 +45,8 @@ async def scan(request: Request, who: Caller = caller("scan")) -> JSONResponse:
 async def answer(service, result, who: Caller, *, text: str | None = None, data: bytes | None = None) -> JSONResponse:
     """The result; one that needs a person is queued for review first (its item's id in the
     ``Tamis-Review-Item`` header)."""
-    headers = {}
-    if service.review.wanted(result) is not None:
-        item = await run_in_threadpool(service.review.from_scan, result, owner=who.owner, text=text, data=data)
-        headers["Tamis-Review-Item"] = item
-    return JSONResponse(result.to_dict(), headers=headers)
+    item = await service.review.queued(result, owner=who.owner, text=text, data=data)
+    return JSONResponse(result.to_dict(), headers={"Tamis-Review-Item": item} if item else {})
 
 
 TEXTS_BODY = json_body(TextsBody)
@@ -66,6 +63,5 @@ async def scan_texts(request: Request, who: Caller = caller("scan")) -> JSONResp
              for i, t in enumerate(body.texts)]
     results = await service.scan_texts_batched(items, body.profile or who.profile, body.labels)
     for (_, text), r in zip(items, results):
-        if service.review.wanted(r) is not None:
-            await run_in_threadpool(service.review.from_scan, r, owner=who.owner, text=text)
+        await service.review.queued(r, owner=who.owner, text=text)
     return JSONResponse({"results": [r.to_dict() for r in results]})

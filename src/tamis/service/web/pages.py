@@ -204,8 +204,9 @@ def _held(request: Request, item_id: str):
     me = sess.signed_in(request)
     if me is None:
         raise ServiceError("unauthorized", "sign in to the review page first")
-    item = request.app.state.service.review.item(item_id, reviewing(me))
-    if item.status != "pending" or item.claimed_by != reviewing(me).actor or not item.claimed():
+    who = reviewing(me)
+    item = request.app.state.service.review.item(item_id, who)
+    if item.status != "pending" or item.claimed_by != who.actor or not item.claimed():
         raise ServiceError("forbidden", "open the item (and hold it) to see its media")
     return item
 
@@ -216,11 +217,12 @@ def item_media(request: Request, item_id: str) -> Response:
     item = _held(request, item_id)
     if item.text is not None:
         return Response(item.text, media_type="text/plain; charset=utf-8", headers=HEADERS)
-    path = service.review.media_path(item)
     if item.kind == "image":
         content = service.review.open(item)
-        data = views.picture(content, ScanResult.from_dict(item.result), service.settings.review_blur_faces)
+        data = views.picture(content.frames[0].rgb, ScanResult.from_dict(item.result),
+                             service.settings.review_blur_faces)
         return Response(data, media_type="image/jpeg", headers=HEADERS)
+    path = service.review.media_path(item)
     if item.kind == "video":
         if service.settings.review_blur_faces:  # its faces cannot be blurred as it plays
             raise ServiceError("forbidden", "faces are kept blurred (review_blur_faces): see the best frames")
@@ -241,8 +243,8 @@ def item_frame(request: Request, item_id: str, segment: int) -> Response:
 
     seg = segments[segment]
     rgb = frame_at(service.review.open(item), float(seg["timestamp"]))
-    data = views.picture(None, ScanResult.from_dict(item.result), service.settings.review_blur_faces,
-                         frame=int(seg["frame"]), rgb=rgb)
+    data = views.picture(rgb, ScanResult.from_dict(item.result), service.settings.review_blur_faces,
+                         frame=int(seg["frame"]))
     return Response(data, media_type="image/jpeg", headers=HEADERS)
 
 

@@ -57,16 +57,14 @@ def faces(result: ScanResult) -> list[dict]:
     return [{n: shown(face, n) for n in ("eyes_open", "smiling", "glasses")} for face in result.faces[:50]]
 
 
-def picture(content, result: ScanResult, blur_faces: bool, frame: int = 0, rgb=None) -> bytes:
-    """A frame (of an image; or ``rgb``, a video's) as a JPEG made here (no metadata of the
-    upload, no bytes of it that a browser might read as something else), faces blurred when
-    asked. A video frame's faces are found again (the result keeps those of analysed frames)."""
+def picture(rgb, result: ScanResult, blur_faces: bool, frame: int = 0) -> bytes:
+    """A picture (an image's first frame, or a video's frame ``frame``) as a JPEG made here
+    (no metadata of the upload, no bytes of it that a browser might read as something
+    else), with the faces the result found on that frame blurred when asked."""
     from PIL import Image
 
     from tamis.render.images import redact_faces
 
-    if rgb is None:
-        rgb = content.frames[0].rgb
     if blur_faces:
         rgb = redact_faces(rgb, [f.box for f in result.faces if f.frame in (None, frame)])
     buf = io.BytesIO()
