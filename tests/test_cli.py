@@ -195,34 +195,41 @@ def test_findings_are_always_in_json_output(samples, tmp_path):
 
 # -- table and report: repeats counted, low scores left out -------------------------------
 
-EMAILS = "Please copy the new project members on the release notes: " + ", ".join(f"{c}@example.com" for c in "abcdef")
+EMAILS = ("Please copy the new project members on the release notes: " + ", ".join(f"{c}@example.com" for c in "abcdef")
+          + "; the draft is at https://wiki.example.com/notes")
+#: A policy under which the address (pii/url 0.9) is under its review threshold.
+URL_POLICY = "version: 1\nlabels:\n  pii/url: {review: 0.95, block: never}\n"
 
 
 def test_table_counts_repeats_and_hides_findings_under_the_thresholds(tmp_path):
-    r = run("scan", "-t", EMAILS, "--detectors", "pii,text")
+    pol = tmp_path / "p.yaml"
+    pol.write_text(URL_POLICY)
+    r = run("scan", "-t", EMAILS, "--detectors", "pii,text", "--policy", pol)
     assert r.exit_code == 0, r.output
     row = next(line for line in r.stdout.splitlines() if "--text 1" in line)
     assert "pii/email 0.95 ×6" in row and row.count("pii/email") == 1
-    assert "spam" not in row  # spam 0.24 is under the policy's review threshold
+    assert "pii/url" not in row  # 0.9 is under the policy's review threshold
     assert "1 finding under the policy's thresholds not listed" in r.stdout
-    r = run("scan", "-t", EMAILS, "--detectors", "pii,text", "--all-findings")
+    r = run("scan", "-t", EMAILS, "--detectors", "pii,text", "--policy", pol, "--all-findings")
     row = next(line for line in r.stdout.splitlines() if "--text 1" in line)
-    assert "pii/email 0.95 ×6" in row and "spam 0." in row
+    assert "pii/email 0.95 ×6" in row and "pii/url 0.9" in row
     assert "not listed" not in r.stdout
-    data = json.loads(run("scan", "-t", EMAILS, "--detectors", "pii,text", "-f", "json").stdout)
+    data = json.loads(run("scan", "-t", EMAILS, "--detectors", "pii,text", "--policy", pol, "-f", "json").stdout)
     assert [f["label"] for f in data[0]["findings"]].count("pii/email") == 6  # JSON stays complete
-    assert "spam" in {f["label"] for f in data[0]["findings"]}
+    assert "pii/url" in {f["label"] for f in data[0]["findings"]}
 
 
 def test_report_card_counts_repeats_and_hides_findings_under_the_thresholds(tmp_path):
+    pol = tmp_path / "p.yaml"
+    pol.write_text(URL_POLICY)
     report = tmp_path / "r.html"
-    assert run("scan", "-t", EMAILS, "--detectors", "pii,text", "--report", report).exit_code == 0
+    assert run("scan", "-t", EMAILS, "--detectors", "pii,text", "--policy", pol, "--report", report).exit_code == 0
     page = report.read_text()
-    assert page.count("<td>pii/email</td>") == 1 and "×6" in page and "<td>spam</td>" not in page
+    assert page.count("<td>pii/email</td>") == 1 and "×6" in page and "<td>pii/url</td>" not in page
     assert "1 finding under the policy's thresholds not listed" in page
-    run("scan", "-t", EMAILS, "--detectors", "pii,text", "--report", report, "--all-findings")
+    run("scan", "-t", EMAILS, "--detectors", "pii,text", "--policy", pol, "--report", report, "--all-findings")
     page = report.read_text()
-    assert "<td>spam</td>" in page and "not listed" not in page
+    assert "<td>pii/url</td>" in page and "not listed" not in page
 
 
 # -- report: order, document pictures and faces -------------------------------------------

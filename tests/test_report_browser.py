@@ -76,12 +76,13 @@ def test_documents_have_pictures_and_cards_go_by_severity(tmp_path, samples, bro
     out = tmp_path / "report.html"
     r = CliRunner().invoke(app, ["scan", str(samples / "cat.jpg"), str(docs / "meeting_notes.pdf"),
                                  str(docs / "prize_letter.docx"), str(docs / "shared_folder.zip"),
-                                 "--detectors", "faces,barcodes,ocr,text,pii", "--report", str(out)])
+                                 "--profile", "strict", "--detectors", "faces,barcodes,ocr,text,pii",
+                                 "--report", str(out)])
     assert r.exit_code == 1, r.output
     page = browser.new_page()
     page.goto(out.as_uri())
     actions = page.eval_on_selector_all(".card", "cs => cs.map(c => c.dataset.action)")
-    assert actions == ["block", "review", "allow", "allow"]
+    assert actions == ["block", "review", "review", "allow"]  # strict: any personal data goes to review
     pdf = page.locator(".card", has_text="meeting_notes.pdf")
     assert pdf.locator("img").evaluate("i => i.naturalWidth") > 100
     assert "1 face found in the document" in pdf.inner_text()

@@ -37,7 +37,10 @@ REVIEW_TEXT = "Call me at +1 415 555 0100, send bitcoin now or I will kill you"
 def server(tmp_path_factory):
     import uvicorn
 
-    svc = make_service(tmp_path_factory.mktemp("review-browser"), None, review_queues="spam=spam")
+    folder = tmp_path_factory.mktemp("review-browser")
+    # qr_payment.png is ordinary: this policy sends it to review as spam (as in test_review_service).
+    (folder / "policy.yaml").write_text("version: 1\nlabels:\n  spam: {review: 0.2, block: 0.99}\n")
+    svc = make_service(folder, None, review_queues="spam=spam", policy=folder / "policy.yaml")
     for name, queues in (("alice", "*"), ("bob", "*"), ("mallory", "minors")):
         svc.review.reviewers.create(name, PASSWORD, queues)
     svc.bank_store.create_bank("removed", "removed by reviewers")

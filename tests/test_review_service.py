@@ -18,8 +18,12 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    service = make_service(tmp_path_factory.mktemp("review"), None, review_queues="spam=spam;minors=sexual/minors",
-                           review_blur_queues="default")
+    folder = tmp_path_factory.mktemp("review")
+    # qr_payment.png ("Scan to pay" and a payment link) is ordinary; this policy sends it to
+    # review as spam, so that an image reaches the spam queue.
+    (folder / "policy.yaml").write_text("version: 1\nlabels:\n  spam: {review: 0.2, block: 0.99}\n")
+    service = make_service(folder, None, review_queues="spam=spam;minors=sexual/minors",
+                           review_blur_queues="default", policy=folder / "policy.yaml")
     service.review.reviewers.create("alice", PASSWORD, "*")
     service.review.reviewers.create("bob", PASSWORD, "spam")
     service.review.reviewers.create("mallory", PASSWORD, "minors")

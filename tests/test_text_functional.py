@@ -17,11 +17,14 @@ pytestmark = pytest.mark.skipif(not Path("/usr/share/common-licenses").is_dir(),
                                 reason="the ordinary documents are read from a Debian machine's files")
 
 #: Floors, a few points under what the shipped models measure (FUNCTIONAL.md).
-MIN_FLAGGED = 0.76  # harmful cases sent to review or blocked (measured 0.79)
-MAX_FALSE_ALARMS = 0.13  # harmless look-alikes flagged (measured 0.11; the goal is 0.05)
-MIN_FUNCTIONALITY = 0.35  # the worst functionality's pass rate (measured 0.42)
-MIN_THREATS_PER_LANGUAGE = 0.75  # direct threats flagged, in every language (measured 0.79-1.00)
-MAX_DOCUMENTS_FLAGGED = 0  # of the 50 machine documents (measured 0)
+MIN_FLAGGED = 0.82  # harmful cases sent to review or blocked (measured 0.84)
+MAX_FALSE_ALARMS = 0.09  # harmless look-alikes flagged (measured 0.07; the goal is 0.05)
+MIN_FUNCTIONALITY = 0.38  # the worst functionality's pass rate (measured 0.42, hate_derogation)
+MIN_THREATS_PER_LANGUAGE = 0.8  # direct threats flagged, in every language (measured 0.86-1.00)
+#: Of the 50 machine documents (measured 1). It was 0 when 25 of the 50 shared windows with the
+#: documents the models were trained on; with every window of a test document left out of
+#: training, a licence's heading line reaches review (spam 0.40).
+MAX_DOCUMENTS_FLAGGED = 1
 
 
 @pytest.fixture(scope="module")

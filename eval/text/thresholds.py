@@ -58,7 +58,8 @@ def main() -> None:
     from tamis.content.text import TextContent
     from tamis.detectors.text_classifier import TextClassifier
     from tamis.policy import load_policy
-    from tamis.training.text_data import TEXT_LABELS, load_all
+    from tamis.training.text_data import TEXT_LABELS
+    from tamis.training.text_sources import load_all
     from tamis.training.text_train import cap_sources
 
     examples = [e for e in cap_sources(load_all(args.data, REPO / "training" / "text"))

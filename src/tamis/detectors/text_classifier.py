@@ -32,6 +32,7 @@ from tamis.text.encoder import ENCODER, TOKENIZER, EnglishEncoder
 from tamis.text.encoder import VERSION as ENCODER_VERSION
 from tamis.text.language import english_weight
 from tamis.text.normalize import Normalized, normalize
+from tamis.text.slurs import SLUR_BOOST, SLUR_CEILING, has_slur
 
 _CARD = json.loads(resources.files("tamis.detectors").joinpath("text_model/text_heads.json").read_text())
 TEXT_HEADS = ModelFile(
@@ -62,6 +63,13 @@ MINOR_TERMS = re.compile(
     r"criança|crianças|menor de idade|bambin[oi]|bambina|minorenn[ei])\b|未成年|児童|子供|儿童|幼女|少女|小学生|中学生",
     re.IGNORECASE)
 MINORS_FROM = 0.5
+#: Labels that describe a whole message rather than one sentence of it: advertising is spam
+#: when the message reads as an ad, not when one sentence of a long manual or licence does
+#: ("curl offers a busload of useful tricks"). In a text of more than MESSAGE_WINDOWS windows,
+#: such a label scores the mean of its MESSAGE_WINDOWS best windows. A threat, a slur or a
+#: scam stays the score of its worst sentence (``spam/scam`` lifts its parent as before).
+MESSAGE_LABELS = frozenset({"spam"})
+MESSAGE_WINDOWS = 3
 #: The most single-threaded encoder sessions a detector opens when its threads are not set.
 ENCODER_SESSIONS = 4
 
@@ -238,16 +246,14 @@ class TextClassifier(Detector):
         return [ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
                 for _ in range(count)]
 
-    def score_windows(self, texts: list[str], normalized: list[str] | None = None,
-                      owners: list[int] | None = None) -> np.ndarray:
+    def score_windows(self, texts: list[str], normalized: list[str] | None = None) -> np.ndarray:
         """Calibrated probabilities, shape (len(texts), len(self.label_names)).
 
         English windows are read by the fine-tuned encoder, the others by the multilingual
         heads; a window whose language is unsure (a short text) gets a blend of both, weighted
         by how sure language identification is that it is English (:func:`english_weight`).
-        ``normalized``: the texts already normalised, when the caller has them; ``owners``: the
-        text each window belongs to (adjacent), so that a text scores the same whatever it is
-        batched with (:meth:`EnglishEncoder.logits`); by default each window is its own."""
+        ``normalized``: the texts already normalised, when the caller has them. A window scores
+        the same whatever it is batched with (:meth:`EnglishEncoder.logits`)."""
         if normalized is None:
             normalized = [normalize(t).text for t in texts]
         weight = np.array([english_weight(t) for t in texts], np.float32)
@@ -257,8 +263,7 @@ class TextClassifier(Detector):
             out[heads] = self._heads([texts[i] for i in heads], [normalized[i] for i in heads])
         english = np.flatnonzero(weight > 0.0)
         if len(english):
-            groups = None if owners is None else [owners[i] for i in english]
-            enc = self.encoder.probabilities([normalized[i] for i in english], groups)[:, self._enc_columns]
+            enc = self.encoder.probabilities([normalized[i] for i in english])[:, self._enc_columns]
             # A label only one of the two models scores takes that model's score whole (on the
             # windows it reads); today both score every label.
             w = np.where(self._head_present == 0, 1.0,
@@ -287,8 +292,7 @@ class TextClassifier(Detector):
         spans = [(ci, w) for ci, c in enumerate(contents) for w in windows(c.text)]
         norms = [c.normalized() for c in contents]
         probs = self.score_windows([contents[ci].text[w.start:w.end] for ci, w in spans],
-                                   [_slice(norms[ci], w) for ci, w in spans],
-                                   [ci for ci, _ in spans]) if spans else None
+                                   [_slice(norms[ci], w) for ci, w in spans]) if spans else None
         outputs = [Output() for _ in contents]
         counts = np.bincount(np.array([ci for ci, _ in spans], np.int64), minlength=len(contents))
         first = 0
@@ -298,6 +302,11 @@ class TextClassifier(Detector):
                 top = first + rows.argmax(axis=0)  # each label's best window (the first on ties)
                 per = {label: (float(probs[k, j]), spans[k][1])
                        for j, (label, k) in enumerate(zip(self.label_names, top.tolist()))}
+                if count > MESSAGE_WINDOWS:
+                    for label in MESSAGE_LABELS & per.keys():
+                        j = self.label_names.index(label)
+                        best = np.sort(rows[:, j])[-MESSAGE_WINDOWS:]
+                        per[label] = (float(best.mean()), per[label][1])
                 self._finish(contents[ci], per, outputs[ci], whole=count == 1)
             first += count
         return outputs
@@ -309,6 +318,10 @@ class TextClassifier(Detector):
                 parent = label.split("/")[0]
                 if parent in per and per[label][0] > per[parent][0]:
                     per[parent] = per[label]
+        slur = "hate" in per and has_slur(content.normalized().text)
+        if slur:
+            p, w = per["hate"]
+            per["hate"] = (max(p, min(p + SLUR_BOOST, SLUR_CEILING)), w)
         ruled = False
         minors = minors_score(content.text, per.get("sexual", (0.0, None))[0])
         if minors is not None and minors > per.get("sexual/minors", (0.0, None))[0]:
@@ -320,7 +333,7 @@ class TextClassifier(Detector):
                 continue
             span = Span(0, len(content.text)) if whole else Span(w.start, w.end)
             why = "scored as sexual and refers to minors (rule)" if label == "sexual/minors" and ruled else \
-                "text classifier"
+                "text classifier, raised: the text contains a slur" if label == "hate" and slur else "text classifier"
             out.findings.append(Finding(label, p, self.name, self.version, Location(span=span), explanation=why))
 
 

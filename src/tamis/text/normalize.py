@@ -79,6 +79,9 @@ def _fold(c: str) -> str:
     return folded
 
 
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
 def _deleet(text: str) -> str:
     """Digits and symbols read as the letters they stand for, inside words that have letters
     (same length: one character for one)."""
@@ -88,8 +91,8 @@ def _deleet(text: str) -> str:
         if not _LEET_CHAR.search(word) or not any(c.isalpha() for c in word):
             continue
         # Keep leading/trailing punctuation (a sentence's "!" is not an "i").
-        core = word.strip("!.,;:?\"'()[]{}")
-        if not core:
+        core = word.strip("!.,;:?\"'()[]{}<>")
+        if not core or _EMAIL.fullmatch(core):  # an e-mail address is read as written
             continue
         offset = m.start() + word.find(core)
         for i, c in enumerate(core):

@@ -44,6 +44,8 @@ EXCLUDE = frozenset({"mlma_en"})
 #: Our own written sets are seen this many times per epoch.
 REPEAT = 3
 EPOCHS, BATCH, LR = 2, 32, 5e-5
+#: Encoder layers kept (all-MiniLM-L6-v2 has 6): fewer is proportionally faster to run.
+LAYERS = 6
 
 
 def encoder_folder() -> Path:
@@ -89,7 +91,7 @@ class Classifier:
     """The encoder plus a linear layer, as a torch module (built lazily: torch is optional)."""
 
     @staticmethod
-    def build(n_labels: int):
+    def build(n_labels: int, layers: int = LAYERS):
         import torch
         from transformers import AutoModel
 
@@ -97,6 +99,9 @@ class Classifier:
             def __init__(self):
                 super().__init__()
                 self.encoder = AutoModel.from_pretrained(str(encoder_folder()))
+                if layers < len(self.encoder.encoder.layer):  # keep the lower layers only
+                    self.encoder.encoder.layer = self.encoder.encoder.layer[:layers]
+                    self.encoder.config.num_hidden_layers = layers
                 self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_labels)
 
             def forward(self, input_ids, attention_mask):
@@ -133,7 +138,7 @@ def fit(rows: list[Example], log=print, threads: int = 2):
     y, m = targets(rows)
     pos, known = (y * m).sum(0), m.sum(0)
     pos_weight = np.clip(np.sqrt((known - pos) / np.maximum(pos, 1)), 1.0, 8.0).astype(np.float32)
-    model = Classifier.build(len(TEXT_LABELS))
+    model = Classifier.build(len(TEXT_LABELS), LAYERS)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
     steps = EPOCHS * ((len(rows) + BATCH - 1) // BATCH)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps, pct_start=0.06,
@@ -264,7 +269,7 @@ def run(examples: list[Example], folder: Path, log=print) -> dict:
     q = onnx_logits(path, [e.text for e in sample])
     drift = float(np.abs(1 / (1 + np.exp(-ref)) - 1 / (1 + np.exp(-q))).max())
     log(f"int8 vs fp32: largest probability difference {drift:.4f}")
-    card = {"rows": len(rows), "epochs": EPOCHS, "seed": SEED, "int8_drift": round(drift, 4)}
+    card = {"rows": len(rows), "epochs": EPOCHS, "layers": LAYERS, "seed": SEED, "int8_drift": round(drift, 4)}
     return measure(examples, folder, card, log)
 
 
@@ -305,13 +310,17 @@ def main(argv=None) -> None:
     ap.add_argument("--own", type=Path, default=Path("training/text"))
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=0, help="train on this many rows only (a smoke test)")
+    ap.add_argument("--layers", type=int, default=6, help="encoder layers to keep (at most 6)")
     ap.add_argument("--measure", action="store_true",
                     help="only calibrate and measure the model already in --out (and rewrite its card)")
     args = ap.parse_args(argv)
+    global LAYERS
+    LAYERS = args.layers
     examples = load_all(args.data, args.own)
     if args.measure:
         old = json.loads((args.out / "text_encoder.json").read_text())
-        card = measure(examples, args.out, {k: old[k] for k in ("rows", "epochs", "seed", "int8_drift")})
+        card = measure(examples, args.out, {k: old[k] for k in ("rows", "epochs", "layers", "seed", "int8_drift")
+                                            if k in old})
         for source, per in card["metrics"].items():
             print(source, {lab: (v.get("roc_auc"), v.get("auprc")) for lab, v in per.items()})
         return

@@ -206,6 +206,8 @@ SOURCES_TABLE = [
      "harassment_bullying → harassment; chemical/biological and weapon requests → violence; drug requests → "
      "drugs; copyright → negative"),
     ("SimpleSafetyTests (100)", "CC BY 4.0", "validation only (a published test suite), by harm area"),
+    ("Surge AI profanity list and dsojevic profanity-list (word lists)", "MIT",
+     "slurs against protected groups → the slur rule (digests only; tamis.text.slurs)"),
     ("tamis seed, validation and written sets (training/text)", "Apache-2.0",
      "every label, 14 languages; see training/text/README.md"),
 ]
@@ -235,6 +237,17 @@ def model_card(card: dict, counts: dict, encoder: dict | None = None) -> str:
         "text, so spaced-out and leetspeak spellings read as the words they hide. `sexual/minors` is learned "
         "from the public child-safety prompts only (no such text is ever written for tamis), and also raised "
         "by a rule when a text scores as sexual (>= 0.5) and refers to minors.",
+        "",
+        "Two rules sit beside the models. **Slurs** (tamis.text.slurs): a text whose normalised words contain "
+        "a slur against a protected group from two MIT-licensed word lists (Surge AI's profanity list, "
+        "racial/ethnic and sexual orientation/gender terms of severity 2.4 or more; dsojevic's profanity "
+        "list, racial and LGBTQ entries of severity 3 or more; commonly reclaimed or neutral words left out) "
+        "has its `hate` score raised by 0.15, to at most 0.8 (never to the default block threshold): the "
+        "model's reading of the context still decides, so a quoted or reclaimed slur can stay under review. "
+        "The package ships salted SHA-256 digests of the terms, not the words. **Spam is a property of the "
+        "whole message**: in a text read in more than 3 windows, `spam` scores the mean of its 3 best windows "
+        "(one ad-like sentence in a manual is not spam); `spam/scam` keeps its worst window and lifts its "
+        "parent.",
         "",
         "## Data",
         "| source | licence | how its labels map |",
@@ -274,6 +287,10 @@ def model_card(card: dict, counts: dict, encoder: dict | None = None) -> str:
         "traffic is more varied, so expect lower numbers on it. The functional suites "
         "(eval/text/FUNCTIONAL.md), written apart from all training data, and the held-out sources below "
         "are the better guide.",
+        "- The second round of written sets (`written_r2_*`) was briefed with the kinds of case the first "
+        "models missed on the functional suites (its writers never saw the suites, and no line shares an "
+        "8-word run with them): since then the functional numbers overstate transfer somewhat. The Surge "
+        "comments, held out whole and never described to any writer, do not.",
         "- `profanity` outside English and `harassment` in Romance languages are the weakest (little "
         "non-English training data).",
         "- `sexual/minors` is learned from 200 public child-safety prompts (requests to an assistant, not "
