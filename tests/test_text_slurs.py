@@ -23,11 +23,11 @@ needs_lexicons = pytest.mark.skipif(not LEXICONS.is_dir(), reason="the word list
 
 
 def _listed_slurs(n: int = 20) -> list[str]:
-    """Single-word slurs of the highest severity from the Surge list (canonical forms)."""
+    """Single-word slurs of the highest severity from the Surge list, as plainly spelt there."""
     out = []
     with (LEXICONS / "surge_profanity" / "profanity_en.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            term = row["canonical_form_1"]
+            term = row["text"]
             if row["category_1"] == "racial / ethnic slurs" and float(row["severity_rating"]) >= 2.8 \
                     and re.fullmatch(r"[a-z]{4,}", term) and term not in slurs.RECLAIMED and term not in out:
                 out.append(term)
@@ -60,7 +60,9 @@ def test_slurs_are_found_plain_plural_and_obfuscated():
 
 
 @pytest.mark.parametrize("text", ["kill the background job", "my friends and I went to the park",
-                                  "Scunthorpe United won on Saturday", "the class assignment is due"])
+                                  "Scunthorpe United won on Saturday", "the class assignment is due",
+                                  "add the spices last", "no more monkey business", "ojos negros",
+                                  "a homosexual couple adopted a child", "a sissy bar for the motorbike"])
 def test_ordinary_words_are_not_slurs(text):
     from tamis.text.normalize import normalize
 

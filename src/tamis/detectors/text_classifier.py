@@ -302,7 +302,8 @@ class TextClassifier(Detector):
                 top = first + rows.argmax(axis=0)  # each label's best window (the first on ties)
                 per = {label: (float(probs[k, j]), spans[k][1])
                        for j, (label, k) in enumerate(zip(self.label_names, top.tolist()))}
-                if count > MESSAGE_WINDOWS:
+                if count > MESSAGE_WINDOWS and spans[first][1] != Window(0, len(contents[ci].text)):
+                    # (a short text read whole and line by line is already judged whole)
                     for label in MESSAGE_LABELS & per.keys():
                         j = self.label_names.index(label)
                         best = np.sort(rows[:, j])[-MESSAGE_WINDOWS:]

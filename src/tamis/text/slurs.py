@@ -29,7 +29,9 @@ SEVERITY_FROM = 2.4
 RECLAIMED = frozenset({"nigga", "niggas", "niggaz", "queer", "queers", "gay", "gays", "homo", "dyke", "dykes",
                        "lesbian", "lesbians", "trans", "jew", "jews", "muslim", "muslims", "arab", "arabs",
                        "black", "blacks", "asian", "asians", "mexican", "mexicans", "indian", "indians",
-                       "gypsy", "gypsies", "oriental", "colored", "coloured", "negro", "negroes"})
+                       "gypsy", "gypsies", "oriental", "colored", "coloured", "negro", "negroes", "negros",
+                       "homosexual", "homosexuals", "monkey", "monkeys", "pansy", "pansies", "spook", "spooks",
+                       "sissy", "sissies", "lesbo", "lesbos", "ape", "apes", "japes"})
 _SALT = b"tamis-slur-v1:"
 _WORD = re.compile(r"\w+")
 
@@ -42,11 +44,15 @@ def _forms(term: str) -> set[str]:
     """The normalised term and its plurals."""
     from tamis.text.normalize import normalize
 
-    words = _WORD.findall(normalize(term).text.lower())
+    words = _WORD.findall(normalize(term.replace("*", "")).text.lower())
     if not words or len(words) > 2:
         return set()
     base = " ".join(words)
-    out = {base, base + "s", base + "es"}
+    if base in RECLAIMED:
+        return set()
+    out = {base, base + "s"}
+    if base.endswith(("s", "x", "z", "ch", "sh")):
+        out.add(base + "es")
     if base.endswith("y"):
         out.add(base[:-1] + "ies")
     return out
@@ -62,10 +68,12 @@ def build(lexicons: Path) -> list[str]:
             cats = {row["category_1"], row["category_2"], row["category_3"]}
             if cats & {"racial / ethnic slurs", "sexual orientation / gender"} and \
                     float(row["severity_rating"] or 0) >= SEVERITY_FROM:
-                terms.update(t for t in (row["text"], row["canonical_form_1"]) if t)
+                # The row's own spelling only: its canonical form may be a neutral word that
+                # a qualifying phrase contains ("monkey" in a two-word slur).
+                terms.add(row["text"])
     for entry in json.loads((lexicons / "dsojevic_profanity" / "en.json").read_text(encoding="utf-8")):
         if set(entry.get("tags", [])) & {"racial", "lgbtq"} and int(entry.get("severity", 0)) >= 3:
-            terms.add(entry["match"].split("|")[0])
+            terms.update(entry["match"].split("|"))  # every spelling; "*" is the list's wildcard
     forms = set().union(*(_forms(t) for t in terms)) - RECLAIMED
     return sorted({digest(f) for f in forms if len(f) >= 3})
 
@@ -81,7 +89,7 @@ def _model_file():
 
 
 #: SHA-256 of text_model/slurs.json, checked at load (rebuild: python -m tamis.text.slurs).
-SHA256 = "c3a9eb34b87861c9432f4b98f4064fcaa34ac4fb98a19e41defd7f7cd9bd0d80"
+SHA256 = "faff1e1c3bc3e45e78a154c8efecdd8ae32f9d161fa1c26f5cf614c3f1482cdf"
 
 
 @functools.lru_cache(maxsize=1)
