@@ -10,6 +10,14 @@ from tamis.config import load_settings
 from tamis.service import Service, create_app
 
 
+def spam_review_policy(folder):
+    """A policy file in ``folder`` that sends qr_payment.png ("Scan to pay" and a payment link,
+    ordinary under the default policy) to review as spam, so that an image reaches a spam queue."""
+    path = folder / "policy.yaml"
+    path.write_text("version: 1\nlabels:\n  spam: {review: 0.2, block: 0.99}\n")
+    return path
+
+
 def make_service(tmp_path, database_url, **settings) -> Service:
     """One job thread, scanning in the server, and scans now in the server's threads too
     (worker processes cost seconds per service)."""

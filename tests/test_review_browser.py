@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from postgres import free_port
-from service_fixtures import make_service
+from service_fixtures import make_service, spam_review_policy
 
 from tamis.service import create_app
 
@@ -38,9 +38,7 @@ def server(tmp_path_factory):
     import uvicorn
 
     folder = tmp_path_factory.mktemp("review-browser")
-    # qr_payment.png is ordinary: this policy sends it to review as spam (as in test_review_service).
-    (folder / "policy.yaml").write_text("version: 1\nlabels:\n  spam: {review: 0.2, block: 0.99}\n")
-    svc = make_service(folder, None, review_queues="spam=spam", policy=folder / "policy.yaml")
+    svc = make_service(folder, None, review_queues="spam=spam", policy=spam_review_policy(folder))
     for name, queues in (("alice", "*"), ("bob", "*"), ("mallory", "minors")):
         svc.review.reviewers.create(name, PASSWORD, queues)
     svc.bank_store.create_bank("removed", "removed by reviewers")

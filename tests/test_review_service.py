@@ -8,7 +8,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from service_fixtures import make_service
+from service_fixtures import make_service, spam_review_policy
 
 from tamis.service import create_app
 
@@ -19,11 +19,8 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
     folder = tmp_path_factory.mktemp("review")
-    # qr_payment.png ("Scan to pay" and a payment link) is ordinary; this policy sends it to
-    # review as spam, so that an image reaches the spam queue.
-    (folder / "policy.yaml").write_text("version: 1\nlabels:\n  spam: {review: 0.2, block: 0.99}\n")
     service = make_service(folder, None, review_queues="spam=spam;minors=sexual/minors",
-                           review_blur_queues="default", policy=folder / "policy.yaml")
+                           review_blur_queues="default", policy=spam_review_policy(folder))
     service.review.reviewers.create("alice", PASSWORD, "*")
     service.review.reviewers.create("bob", PASSWORD, "spam")
     service.review.reviewers.create("mallory", PASSWORD, "minors")

@@ -93,7 +93,7 @@ def test_a_slur_raises_hate_but_never_to_a_block(classifier):
     assert why and "slur" in why[0]
 
 
-def test_spam_is_judged_on_the_whole_message(classifier, monkeypatch):
+def test_spam_is_judged_on_the_whole_message(classifier):
     """In a long text, one ad-like sentence does not make the text spam; several do."""
     ad = "Buy cheap followers now at superfollow.example, 1000 followers for only $5!"
     manual = ["The program reads its configuration from the file named on the command line.",

@@ -31,6 +31,8 @@ TOKENIZER = ModelFile(
     detects="word pieces for the English text encoder")
 MAX_TOKENS = int(_CARD["max_tokens"])
 VERSION = f"minilm-{_CARD['trained']}"
+
+
 class EnglishEncoder:
     """Calibrated probabilities for :attr:`labels` from the fine-tuned encoder. ``session``: an
     onnxruntime session of :data:`ENCODER` (the caller verified the file and owns the threads);

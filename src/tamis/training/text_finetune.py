@@ -301,6 +301,7 @@ def measure(examples: list[Example], folder: Path, card: dict, log=print) -> dic
 
 
 def main(argv=None) -> None:
+    global EPOCHS, LAYERS
     import argparse
 
     from tamis.training.text_sources import load_all
@@ -310,11 +311,10 @@ def main(argv=None) -> None:
     ap.add_argument("--own", type=Path, default=Path("training/text"))
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=0, help="train on this many rows only (a smoke test)")
-    ap.add_argument("--layers", type=int, default=6, help="encoder layers to keep (at most 6)")
+    ap.add_argument("--layers", type=int, default=LAYERS, help="encoder layers to keep (at most 6)")
     ap.add_argument("--measure", action="store_true",
                     help="only calibrate and measure the model already in --out (and rewrite its card)")
     args = ap.parse_args(argv)
-    global LAYERS
     LAYERS = args.layers
     examples = load_all(args.data, args.own)
     if args.measure:
@@ -325,7 +325,6 @@ def main(argv=None) -> None:
             print(source, {lab: (v.get("roc_auc"), v.get("auprc")) for lab, v in per.items()})
         return
     if args.limit:
-        global EPOCHS
         EPOCHS = 1
         keep = random.Random(SEED).sample(examples, min(args.limit, len(examples)))
         examples = keep + [e for e in examples if e.source in HOLDOUT and e not in keep][:200]
