@@ -51,6 +51,23 @@ def test_text_gate_skips_photos_without_text(results, name):
     assert results[name].text is None
 
 
+def test_ocr_reads_the_bands_where_the_gate_saw_text_and_places_lines_in_the_image(engine, samples):
+    from tamis.detectors.ocr import OcrDetector
+
+    det, whole = OcrDetector(), OcrDetector(always=True)
+    content = engine.open(samples / "coffee_caption.jpg")
+    frame = content.frames[0]
+    count, bands = det.gate_regions(frame.rgb)
+    assert count >= 1 and bands
+    assert all(x0 == 0 and x1 == frame.width and 0 <= y0 < y1 <= frame.height for x0, y0, x1, y1 in bands)
+    assert sum(y1 - y0 for _, y0, _, y1 in bands) < frame.height / 2  # the caption, not the photo
+    banded, full = det.analyze([content])[0].text, whole.analyze([content])[0].text
+    assert "Morning coffee" in banded.text and [ln.text for ln in banded.lines] == [ln.text for ln in full.lines]
+    for line, ref in zip(banded.lines, full.lines):  # lines read in a band are placed in the image
+        assert any(y0 <= line.box.y and line.box.y + line.box.h <= y1 for _, y0, _, y1 in bands)
+        assert abs(line.box.x - ref.box.x) < 8 and abs(line.box.y - ref.box.y) < 8
+
+
 def test_animated_text_keeps_frame_index(results):
     r = results["animated_sale.gif"]
     assert r.frames == 12 and r.frames_analyzed == 8

