@@ -160,7 +160,8 @@ def _summary(ms: list[float]) -> dict:
 
 def side_by_side(photos: list[tuple[Path, bool]], rounds: int) -> dict:
     """Every default detector against open_nsfw alone and NudeNet alone, photo by photo in
-    interleaved rounds in this process (each photo's time is its median over the rounds)."""
+    interleaved rounds in this process, each round starting with another engine (each photo's
+    time is its median over the rounds; the per-detector times are of the last round)."""
     from tamis.config import load_settings
     from tamis.detectors import REGISTRY
     from tamis.engine import Engine
@@ -174,8 +175,10 @@ def side_by_side(photos: list[tuple[Path, bool]], rounds: int) -> dict:
     times = {name: [[] for _ in photos] for name in engines}
     per_detector: dict[str, list[float]] = {}
     text_found = 0
+    order = list(engines)
     for r in range(rounds):
-        for name, engine in engines.items():
+        for name in order[r % len(order):] + order[:r % len(order)]:  # each round starts with another
+            engine = engines[name]
             for i, (path, _) in enumerate(photos):
                 t = time.perf_counter()
                 result = engine.scan(path)
@@ -191,6 +194,8 @@ def side_by_side(photos: list[tuple[Path, bool]], rounds: int) -> dict:
                  "ocr_read_text_on": text_found}
     base = "open_nsfw alone"
     for subset, keep in subsets.items():
+        if not any(keep):
+            continue
         rows = {name: _summary([m for m, k in zip(ms, keep) if k]) for name, ms in median.items()}
         for row in rows.values():
             row["x_open_nsfw"] = round(row["mean_ms"] / rows[base]["mean_ms"], 2)
@@ -251,6 +256,7 @@ def main() -> None:
                 real["throughput_beside_a_busy_process"] = throughput(paths, args.workers)
             finally:
                 hog.kill()
+                hog.wait()
             print("real photographs beside a busy process", real["throughput_beside_a_busy_process"], flush=True)
     if args.set == "real":  # the full report (images.json) stays as the last full run left it
         print(f"wrote {save_report('images-real', report)}")

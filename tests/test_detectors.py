@@ -68,6 +68,25 @@ def test_ocr_reads_the_bands_where_the_gate_saw_text_and_places_lines_in_the_ima
         assert abs(line.box.x - ref.box.x) < 8 and abs(line.box.y - ref.box.y) < 8
 
 
+def test_text_bands_pad_merge_and_clip():
+    from tamis.detectors.ocr import CROP_MIN_BAND, text_bands
+
+    # A thin region sorted first and a tall one starting just under it whose padding
+    # reaches higher: one band, from the tall one's padded top.
+    (band,) = text_bands([100, 101], [2, 30], 2.0, 768, 1024)
+    assert band == ((101 - 30 * 2 - 4) * 2, (101 + 30 + 30 * 2 + 4) * 2)
+    # Far apart: two bands, each at least CROP_MIN_BAND high once scaled to the OCR pass.
+    first, second = text_bands([100, 300], [3, 3], 2.0, 768, 1024)
+    assert first[1] < second[0]
+    assert all((y1 - y0) * 736 / 1024 >= CROP_MIN_BAND - 2 for y0, y1 in (first, second))
+    # A narrow image is not scaled by the OCR pass: its bands are CROP_MIN_BAND pixels.
+    ((y0, y1),) = text_bands([100], [3], 1.0, 400, 600)
+    assert y1 - y0 >= CROP_MIN_BAND - 2
+    # Clipped to the picture.
+    assert text_bands([0], [5], 2.0, 100, 200)[0][0] == 0
+    assert text_bands([45], [5], 2.0, 100, 200)[0][1] == 100
+
+
 def test_animated_text_keeps_frame_index(results):
     r = results["animated_sale.gif"]
     assert r.frames == 12 and r.frames_analyzed == 8

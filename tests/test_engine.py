@@ -157,3 +157,35 @@ def test_no_attributes_asked_means_no_mesh(samples, monkeypatch):
     monkeypatch.setattr(det, "mesh", lambda *a: (_ for _ in ()).throw(AssertionError("meshed")))
     (face,) = eng.scan(samples / "astronaut_portrait.jpg").faces
     assert face.attributes == {} and face.score > 0.8
+
+
+def test_a_pictures_two_threads_are_balanced_by_what_each_detector_costs(engine, samples):
+    from dataclasses import replace
+
+    from tamis.detectors import REGISTRY
+    from tamis.engine import Engine
+    from tamis.engine.engine import _balance
+
+    def made(name, cost):
+        det = REGISTRY[name]()
+        det.cost_ms = cost
+        return det
+
+    hashes, faces, nsfw, barcodes, ocr = (made("hashes", 16), made("faces", 25), made("nsfw", 28),
+                                          made("barcodes", 11), made("ocr", 30))
+    runs = [(d, [0]) for d in (hashes, faces, nsfw, barcodes, ocr)]
+    here, there = _balance(runs)
+    names = lambda rs: {d.name for d, _ in rs}  # noqa: E731
+    assert {"hashes", "faces"} <= names(here)  # work shared through the content stays in one thread
+    assert names(here) | names(there) == {"hashes", "faces", "nsfw", "barcodes", "ocr"}
+    assert names(there) == {"ocr", "nsfw"} and names(here) == {"hashes", "faces", "barcodes"}
+    ocr.cost_ms = 400  # a picture with text: OCR alone beside everything else
+    here, there = _balance(runs)
+    assert names(there) == {"ocr"}
+    # Whichever thread a detector runs in, the result is the same.
+    path = samples / "coffee_caption.jpg"
+    one_thread = Engine(replace(engine.settings, parallel_detectors=False), detectors=engine.detectors)
+    a, b = engine.scan(path).to_dict(), one_thread.scan(path).to_dict()
+    for r in (a, b):
+        r.pop("timings_ms", None)
+    assert a == b

@@ -85,7 +85,9 @@ def test_no_job_lost_when_the_server_is_killed(tmp_path):
     """kill -9 with jobs queued and running: after a restart every job completes, none twice."""
     home = tmp_path / "home"
     home.mkdir()
-    env = {"TAMIS_JOB_LEASE_SECONDS": 2, "TAMIS_JOB_WORKERS": 2, "TAMIS_SCAN_PROCESSES": 0}  # jobs only
+    # A lease of 5 s: short enough that the jobs running at the kill are soon claimed again, long
+    # enough that a worker stalled for a second on a busy 2-core machine keeps its claim.
+    env = {"TAMIS_JOB_LEASE_SECONDS": 5, "TAMIS_JOB_WORKERS": 2, "TAMIS_SCAN_PROCESSES": 0}  # jobs only
     words = "the quarterly report covers sales, hiring and the new office in the north; " * 40
     texts = [f"{i}: {words}" for i in range(100)]
     first = Server(home, **env).start()

@@ -64,7 +64,8 @@ class Detector(abc.ABC):
     #: One line for `tamis models` and the docs.
     description: ClassVar[str] = ""
     #: What the engine needs to know, so that it names no detector:
-    #: a whole-picture model, run beside the others when a picture's detectors run in two threads;
+    #: a whole-picture model that shares no work with the others: when a picture's detectors
+    #: run in two threads, it may run in either (the engine balances them by measured cost);
     heavy: ClassVar[bool] = False
     #: reads text in pictures (OCR, barcode payloads): run once per scene of a video, not per frame;
     reads_text: ClassVar[bool] = False
@@ -78,6 +79,8 @@ class Detector(abc.ABC):
     def __init__(self, threads: int = 0) -> None:
         self.threads = threads
         self._loaded = False
+        #: Running mean time per content in ms (the engine's, to balance its two threads).
+        self.cost_ms: float | None = None
 
     @property
     def loaded(self) -> bool:

@@ -64,6 +64,7 @@ OCR_SIDE = 736
 
 
 class OcrDetector(Detector):
+    heavy = True  # shares only its own gate's map with nothing
     reads_text = True
     name = "ocr"
     version = "rapidocr-3.10.0-ppocrv6-small-tinygate"
@@ -133,17 +134,8 @@ class OcrDetector(Detector):
             _, _, stats, _ = cv2.connectedComponentsWithStats((prob > CROP_PIXEL_PROB).astype(np.uint8),
                                                               connectivity=4)
             by, bh, area = (stats[1:, c] for c in (cv2.CC_STAT_TOP, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
-        sy = h / nh
-        # A thin band is squashed when the OCR rounds its sides to multiples of 32 px.
-        min_band = CROP_MIN_BAND / OCR_SIDE * max(h, w) / sy
-        bands = []
-        for top, height in sorted(zip(by[area >= CROP_MIN_AREA].tolist(), bh[area >= CROP_MIN_AREA].tolist())):
-            pad = max(height * CROP_PAD + CROP_PAD_MIN, (min_band - height) / 2)
-            y0, y1 = max(0, int((top - pad) * sy)), min(h, int(np.ceil((top + height + pad) * sy)))
-            if bands and y0 <= bands[-1][1]:
-                bands[-1][1] = max(bands[-1][1], y1)
-            else:
-                bands.append([y0, y1])
+        keep = area >= CROP_MIN_AREA
+        bands = text_bands(by[keep].tolist(), bh[keep].tolist(), h / nh, h, w)
         return count, [(0, y0, w, y1) for y0, y1 in bands]
 
     def analyze_one(self, content: Content) -> Output:
@@ -184,3 +176,23 @@ class OcrDetector(Detector):
             for poly, txt, score in zip(result.boxes, result.txts, result.scores):
                 yield [(px + x0, py + y0) for px, py in poly], txt, score
 
+
+def text_bands(tops: list[int], heights: list[int], scale: float, h: int, w: int) -> list[tuple[int, int]]:
+    """Rows (y0, y1) of the image to read: one band per region of the gate's map (its top
+    and height in map pixels; ``scale`` image pixels a map pixel), padded by CROP_PAD times
+    its height plus CROP_PAD_MIN, at least CROP_MIN_BAND pixels high once the OCR pass has
+    scaled a full-width band of a ``w`` pixels wide image (a thinner band is squashed when
+    the OCR rounds its sides to multiples of 32 px), clipped to the image, overlapping
+    bands merged."""
+    min_band = CROP_MIN_BAND * max(1.0, w / OCR_SIDE) / scale
+    spans = []
+    for top, height in zip(tops, heights):
+        pad = max(height * CROP_PAD + CROP_PAD_MIN, (min_band - height) / 2)
+        spans.append((max(0, int((top - pad) * scale)), min(h, int(np.ceil((top + height + pad) * scale)))))
+    bands: list[list[int]] = []
+    for y0, y1 in sorted(spans):
+        if bands and y0 <= bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], y1)
+        else:
+            bands.append([y0, y1])
+    return [(y0, y1) for y0, y1 in bands]
