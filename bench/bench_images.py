@@ -103,6 +103,12 @@ def default_settings(**kw):
     return load_settings(detectors=tuple(detector_names(default_only=True)), **kw)
 
 
+def _summary(ms: list[float]) -> dict:
+    ms = sorted(ms)
+    return {"mean_ms": round(statistics.mean(ms), 1), "p50_ms": round(statistics.median(ms), 1),
+            "p95_ms": round(ms[max(0, int(round(len(ms) * 0.95)) - 1)], 1)}
+
+
 def latency(paths: list[Path], n: int) -> dict:
     from tamis.engine import Engine
 
@@ -116,12 +122,9 @@ def latency(paths: list[Path], n: int) -> dict:
         times.append((time.perf_counter() - t) * 1000)
         for k, v in r.timings_ms.items():
             per_detector.setdefault(k, []).append(v)
-    times.sort()
     return {
         "images": len(times),
-        "p50_ms": round(statistics.median(times), 1),
-        "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
-        "mean_ms": round(statistics.mean(times), 1),
+        **_summary(times),
         "detectors_mean_ms": {k: round(statistics.mean(v), 1) for k, v in per_detector.items()},
         "ocr_text_found_on": text_found,
     }
@@ -150,12 +153,6 @@ def real_photos(data: Path) -> list[tuple[Path, bool]]:
     import _common
 
     return [(p.path, p.text) for p in _common.fetch_photos(data, log=lambda *a: None)]
-
-
-def _summary(ms: list[float]) -> dict:
-    ms = sorted(ms)
-    return {"mean_ms": round(statistics.mean(ms), 1), "p50_ms": round(statistics.median(ms), 1),
-            "p95_ms": round(ms[max(0, int(round(len(ms) * 0.95)) - 1)], 1)}
 
 
 def side_by_side(photos: list[tuple[Path, bool]], rounds: int) -> dict:

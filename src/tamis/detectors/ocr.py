@@ -120,8 +120,8 @@ class OcrDetector(Detector):
             return 0, []
         # Mean probability of every component in one pass over the map.
         mean = np.bincount(labels.ravel(), prob.ravel(), minlength=n) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-        bx, by, bw, bh, area = (stats[1:, c] for c in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
-                                                       cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+        by, bw, bh, area = (stats[1:, c] for c in (cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT,
+                                                   cv2.CC_STAT_AREA))
         line_shaped = (area >= GATE_MIN_AREA) & (np.maximum(bw, bh) >= GATE_MIN_ELONGATION * np.minimum(bw, bh))
         count = int((line_shaped & (mean[1:] >= GATE_MIN_MEAN_PROB)).sum())
         if count == 0:
